@@ -1,0 +1,139 @@
+// Package org owns organisations: the tenants of an Evident instance.
+package org
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones must resolve on machines without a zoneinfo database
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/db"
+)
+
+// Org is an organisation.
+type Org struct {
+	ID        string
+	Slug      string
+	Name      string
+	TimeZone  string // IANA name; calendar dates of the organisation are read in it
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Location returns the organisation's time zone.
+func (o Org) Location() *time.Location {
+	loc, err := time.LoadLocation(o.TimeZone)
+	if err != nil {
+		return time.UTC // zones are validated on write; an old tzdata is the only way here
+	}
+	return loc
+}
+
+// Service creates and reads organisations.
+type Service struct {
+	db    *db.DB
+	clock clock.Clock
+}
+
+// NewService returns the organisation service.
+func NewService(d *db.DB, c clock.Clock) *Service { return &Service{db: d, clock: c} }
+
+// CreateInput is what creating an organisation takes.
+type CreateInput struct {
+	Slug     string
+	Name     string
+	TimeZone string // default UTC
+}
+
+// Slug rules: 3 to 63 lower-case letters, digits and hyphens, starting and
+// ending with a letter or digit (so it is also a valid DNS label).
+var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+
+// NormaliseSlug is how slugs are compared and stored: trimmed, lower case.
+func NormaliseSlug(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidateSlug checks a normalised slug.
+func ValidateSlug(slug string) error {
+	if !slugPattern.MatchString(slug) {
+		return apperr.Field("slug", "slug %q is invalid: use 3 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit", slug)
+	}
+	return nil
+}
+
+const maxNameRunes = 200
+
+func validateName(name string) error {
+	if name == "" {
+		return apperr.Field("name", "name is required")
+	}
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameRunes {
+		return apperr.Field("name", "name must be at most %d characters of text", maxNameRunes)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return apperr.Field("name", "name must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// ValidateTimeZone checks an IANA time zone name.
+func ValidateTimeZone(tz string) error {
+	if tz == "" || tz == "Local" {
+		return apperr.Field("time_zone", "time zone %q is not an IANA time zone such as Europe/Paris or UTC", tz)
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return apperr.Field("time_zone", "time zone %q is not an IANA time zone such as Europe/Paris or UTC", tz)
+	}
+	return nil
+}
+
+// Create validates in and creates the organisation.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*Org, error) {
+	o := &Org{Slug: NormaliseSlug(in.Slug), Name: strings.TrimSpace(in.Name), TimeZone: strings.TrimSpace(in.TimeZone)}
+	if o.TimeZone == "" {
+		o.TimeZone = "UTC"
+	}
+	if err := ValidateSlug(o.Slug); err != nil {
+		return nil, err
+	}
+	if err := validateName(o.Name); err != nil {
+		return nil, err
+	}
+	if err := ValidateTimeZone(o.TimeZone); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	o.ID, o.CreatedAt, o.UpdatedAt = db.NewID(now), now, now
+	err := s.db.InTx(ctx, func(tx *db.Tx) error { return insert(ctx, tx, o) })
+	if db.IsUniqueViolation(err) {
+		return nil, &apperr.Error{Code: apperr.Conflict, Field: "slug", Message: "an organisation with slug \"" + o.Slug + "\" already exists"}
+	}
+	if err != nil {
+		return nil, apperr.Wrap(err, "create organisation")
+	}
+	return o, nil
+}
+
+// List returns every live organisation, by slug.
+func (s *Service) List(ctx context.Context) ([]Org, error) {
+	orgs, err := list(ctx, s.db.Read)
+	if err != nil {
+		return nil, apperr.Wrap(err, "list organisations")
+	}
+	return orgs, nil
+}
+
+// BySlug returns the live organisation with the slug.
+func (s *Service) BySlug(ctx context.Context, slug string) (*Org, error) {
+	o, err := bySlug(ctx, s.db.Read, NormaliseSlug(slug))
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
