@@ -57,10 +57,11 @@ var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
 // NormaliseSlug is how slugs are compared and stored: trimmed, lower case.
 func NormaliseSlug(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// ValidateSlug checks a normalised slug.
-func ValidateSlug(slug string) error {
-	if !slugPattern.MatchString(slug) {
-		return apperr.Field("slug", "slug %q is invalid: use 3 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit", slug)
+// ValidateSlug checks a slug as typed, after normalisation; the message
+// quotes it as typed.
+func ValidateSlug(typed string) error {
+	if !slugPattern.MatchString(NormaliseSlug(typed)) {
+		return apperr.Field("slug", "slug %q is invalid: use 3 to 63 lower-case letters, digits and hyphens, starting and ending with a letter or digit", strings.TrimSpace(typed))
 	}
 	return nil
 }
@@ -99,7 +100,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Org, error) {
 	if o.TimeZone == "" {
 		o.TimeZone = "UTC"
 	}
-	if err := ValidateSlug(o.Slug); err != nil {
+	if err := ValidateSlug(in.Slug); err != nil {
 		return nil, err
 	}
 	if err := validateName(o.Name); err != nil {

@@ -1,0 +1,59 @@
+// Command evident runs an Evident instance and administers it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the command could not do its work
+	exitUsage = 2 // the command line itself is wrong
+)
+
+// usageError marks a mistake in the command line.
+type usageError struct{ error }
+
+// run executes one command line and returns the exit code. Every failure is
+// one line on stderr, never a stack trace.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	msg := strings.TrimSpace(strings.ReplaceAll(err.Error(), "\n", " "))
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(msg) {
+		fmt.Fprintf(stderr, "evident: %s (see evident --help)\n", msg)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "evident: %s\n", msg)
+	return exitError
+}
+
+// isCobraUsage recognises the command-line errors cobra itself reports.
+func isCobraUsage(msg string) bool {
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument",
+		"invalid argument", "required flag", "accepts ", "requires at least", "bad flag syntax"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/job"
+	"github.com/evident-isms/evident/internal/keys"
+	"github.com/evident-isms/evident/internal/mail"
+	"github.com/evident-isms/evident/internal/org"
+	"github.com/evident-isms/evident/internal/web"
+)
+
+// App is a wired instance.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	Clock    clock.Clock
+	DB       *db.DB
+	Keys     *keys.Keys
+	Queue    *job.Queue
+	Mail     *mail.Mailer
+	Orgs     *org.Service
+	Metrics  *web.Metrics
+	Web      *web.Server
+	settings settings
+}
+
+// Open checks the settings, prepares the data directory, loads the keys,
+// opens and migrates the database and wires the services. Its errors are one
+// line for the operator.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*App, error) {
+	s, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	k, err := keys.Load(keys.Config{Secret: cfg.SecretKey, Signing: cfg.SigningKey, DataDir: cfg.DataDir, Generate: !cfg.UsesPostgres()})
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Migrate(ctx, log); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if d.Engine == db.SQLite {
+		// One node: values sealed under an older key can be re-encrypted at
+		// once. Several PostgreSQL nodes must all have the new key first,
+		// so there the operator runs `evident keys reencrypt`.
+		if n, err := k.Reencrypt(ctx, d, keys.Encrypted); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("re-encrypt under the current secret key: %w", err)
+		} else if n > 0 {
+			log.Info("re-encrypted values under the current secret key", "count", n, "key_id", k.Secret.Current().ID)
+		}
+	}
+
+	a := &App{Config: cfg, Log: log, Clock: clk, DB: d, Keys: k, settings: s, Metrics: web.NewMetrics()}
+	a.Queue = job.New(d, clk, log)
+	a.Queue.Observe = a.Metrics.ObserveJob
+	a.Mail = mail.New(d, clk, a.Queue, cfg.SMTP, log)
+	a.Orgs = org.NewService(d, clk)
+	registerHousekeeping(a)
+
+	a.Web = web.NewServer(web.Config{
+		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
+		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
+	})
+	return a, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// prepareDataDir creates the data directory (0700) and proves it writable.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s cannot be created: %s", dir, reason(err))
+	}
+	probe, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %s", dir, reason(err))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// reason is the last part of a file-system error ("permission denied").
+func reason(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (a *App) ready(ctx context.Context) map[string]error {
+	checks := map[string]error{"database": a.DB.Ping(ctx)}
+	if checks["database"] == nil {
+		current, err := a.DB.MigrationsCurrent(ctx)
+		if err == nil && !current {
+			err = errors.New("migrations pending")
+		}
+		checks["migrations"] = err
+	} else {
+		checks["migrations"] = errors.New("database unreachable")
+	}
+	return checks
+}
+
+// Serve listens, runs the job workers and serves HTTP until ctx ends, then
+// shuts down gracefully.
+func (a *App) Serve(ctx context.Context) error {
+	l, err := listen(a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	var ml net.Listener
+	if a.Config.MetricsAddr != "" {
+		if ml, err = listen(a.Config.MetricsAddr); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	a.Log.Info("serving", "addr", l.Addr().String(), "base_url", a.settings.baseURL.String(),
+		"database", a.DB.Where, "workers", a.Config.Workers)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 3)
+	go func() { errs <- web.Serve(ctx, l, a.Web.Handler(), a.Log) }()
+	running := 1
+	if ml != nil {
+		a.Log.Info("serving metrics", "addr", ml.Addr().String())
+		go func() { errs <- web.Serve(ctx, ml, a.Web.MetricsHandler(), a.Log) }()
+		running++
+	}
+	workersDone := make(chan struct{})
+	go func() { a.Queue.Run(ctx, a.Config.Workers); close(workersDone) }()
+
+	var first error
+	for i := 0; i < running; i++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+		cancel() // one listener failing stops the other and the workers
+	}
+	<-workersDone
+	a.Log.Info("stopped")
+	return first
+}
+
+// listen opens a TCP listener with an operator-friendly error.
+func listen(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		return l, nil
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("cannot listen on %s: the address is already in use (another evident, or another program?)", addr)
+	case errors.Is(err, syscall.EACCES):
+		return nil, fmt.Errorf("cannot listen on %s: permission denied (ports below 1024 need privileges)", addr)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %s", addr, oe.Err)
+	}
+	return nil, fmt.Errorf("cannot listen on %s: %v", addr, err)
+}

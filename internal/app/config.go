@@ -1,0 +1,135 @@
+// Package app is the one place that knows every package: it reads the
+// operator's settings and wires the database, keys, job queue, mail, domain
+// services and the HTTP server together.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/evident-isms/evident/internal/mail"
+	"github.com/evident-isms/evident/internal/web"
+)
+
+// Config is every setting of an instance. The CLI fills it from flags and
+// EVIDENT_* environment variables (secrets also from *_FILE).
+type Config struct {
+	DataDir        string
+	DatabaseURL    string
+	Addr           string
+	BaseURL        string
+	TrustedProxies string
+	BehindTLS      bool
+	LogFormat      string
+	LogLevel       string
+	MetricsAddr    string
+	MetricsToken   string
+	Workers        int
+	SecretKey      string
+	SigningKey     string
+	SMTP           mail.Config
+}
+
+// Defaults are the settings of a fresh install.
+func Defaults() Config {
+	return Config{
+		DataDir:   "./evident-data",
+		Addr:      "127.0.0.1:8080",
+		LogFormat: "text",
+		LogLevel:  "info",
+		Workers:   4,
+		SMTP:      mail.Config{Port: 587, TLS: mail.TLSStartTLS},
+	}
+}
+
+// UsesPostgres tells whether the settings name a PostgreSQL database.
+func (c Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// settings is Config once checked and parsed.
+type settings struct {
+	baseURL *url.URL
+	proxies []netip.Prefix
+}
+
+func (c Config) check() (settings, error) {
+	var s settings
+	if c.DataDir == "" {
+		return s, errors.New("--data must name a directory")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return s, fmt.Errorf("--addr %q is not host:port", c.Addr)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return s, fmt.Errorf("--metrics-addr %q is not host:port", c.MetricsAddr)
+		}
+	}
+	base, err := parseBaseURL(c.BaseURL, c.Addr)
+	if err != nil {
+		return s, err
+	}
+	s.baseURL = base
+	if s.proxies, err = web.ParseCIDRs(c.TrustedProxies); err != nil {
+		return s, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return s, fmt.Errorf("--log-format %q: use json or text", c.LogFormat)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return s, err
+	}
+	if c.Workers < 1 || c.Workers > 64 {
+		return s, fmt.Errorf("--workers %d: use 1 to 64", c.Workers)
+	}
+	if err := c.SMTP.Validate(); err != nil {
+		return s, fmt.Errorf("mail settings: %w", err)
+	}
+	return s, nil
+}
+
+// parseBaseURL reads --base-url; without one, links point at the listening
+// address, which suits a local trial only.
+func parseBaseURL(raw, addr string) (*url.URL, error) {
+	if raw == "" {
+		host, port, _ := net.SplitHostPort(addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		raw = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--base-url %q: use an absolute http:// or https:// URL such as https://trust.example.com", raw)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("--base-url %q: give only scheme and host (Evident serves from the root of its host)", raw)
+	}
+	u.Path = ""
+	return u, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// NewLogger returns the logger the settings ask for, writing to w.
+func NewLogger(c Config, w *os.File) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,25 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/evident-isms/evident/internal/job"
+)
+
+const retentionKind = "privacy.retention"
+
+// registerHousekeeping schedules the instance's own periodic work: applying
+// the retention rules of the personal-data registry, hourly.
+func registerHousekeeping(a *App) {
+	a.Queue.Register(retentionKind, job.Kind{Handler: func(ctx context.Context, _ job.Job) error {
+		done, err := a.DB.ApplyRetention(ctx, a.Clock.Now())
+		for table, n := range done {
+			if n > 0 {
+				a.Log.Info("retention applied", "table", table, "rows", n)
+			}
+		}
+		return err
+	}})
+	a.Queue.Every(retentionKind, time.Hour)
+}

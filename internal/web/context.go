@@ -1,0 +1,44 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+)
+
+// Info is what the middleware learns about a request, kept in its context
+// and filled in as the request goes deeper (the route is known only once the
+// mux has matched it), then logged.
+type Info struct {
+	ID         string
+	Route      string // "METHOD /pattern", never the raw path: some paths carry tokens
+	Permission Permission
+	ClientIP   netip.Addr
+	Lang       string
+	Org        string // slug, once known
+	User       string // id, once known
+
+	log *slog.Logger // the server's logger, for Error
+}
+
+// logger returns the server's logger, or the default outside the middleware.
+func (i *Info) logger() *slog.Logger {
+	if i.log != nil {
+		return i.log
+	}
+	return slog.Default()
+}
+
+type infoKey struct{}
+
+// InfoFrom returns the request's Info; a blank one outside the middleware.
+func InfoFrom(ctx context.Context) *Info {
+	if i, ok := ctx.Value(infoKey{}).(*Info); ok {
+		return i
+	}
+	return &Info{}
+}
+
+func withInfo(ctx context.Context, i *Info) context.Context {
+	return context.WithValue(ctx, infoKey{}, i)
+}

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+
+	"github.com/evident-isms/evident/internal/i18n"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// staticVersion is a hash of every static file: links carry it so browsers
+// may cache the files forever and still see a new release at once.
+var staticVersion = func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFiles.ReadFile(p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+var funcs = template.FuncMap{
+	"t":      i18n.T,
+	"static": func(name string) string { return "/static/" + path.Clean(name) + "?v=" + staticVersion },
+	"langs":  i18n.Codes,
+	"langName": func(code string) string {
+		return i18n.Name(code)
+	},
+}
+
+// pages holds one template set per page: the layout plus the page's blocks.
+var pages = func() map[string]*template.Template {
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		name := path.Base(n)
+		if name == "layout.html" {
+			continue
+		}
+		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, n))
+		out[name[:len(name)-len(".html")]] = t
+	}
+	return out
+}()
+
+// View is what every page template receives.
+type View struct {
+	Lang      string
+	Path      string // the page's path, for the language switcher
+	RequestID string
+	Data      any
+}
+
+// render writes page with status 200.
+func render(w http.ResponseWriter, r *http.Request, page string, data any) {
+	renderStatus(w, r, http.StatusOK, page, data)
+}
+
+// renderStatus executes a page into a buffer first, so a template error
+// becomes a clean 500 rather than half a page.
+func renderStatus(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	t, ok := pages[page]
+	if !ok {
+		panic("web: no page template " + page)
+	}
+	info := InfoFrom(r.Context())
+	v := View{Lang: requestLang(r), Path: r.URL.Path, RequestID: info.ID, Data: data}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		info.logger().Error("render", "page", page, "request_id", info.ID, "err", err)
+		if page != "error" {
+			Error(w, r, err)
+			return
+		}
+		http.Error(w, "Internal error. Request reference: "+info.ID, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Language", v.Lang)
+	h.Add("Vary", "Accept-Language, Cookie")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+// langCookie remembers a visitor's explicit language choice.
+const langCookie = "lang"
+
+// requestLang picks the page language: ?lang=, then the cookie, then
+// Accept-Language.
+func requestLang(r *http.Request) string {
+	if info := InfoFrom(r.Context()); info.Lang != "" {
+		return info.Lang
+	}
+	var cookie string
+	if c, err := r.Cookie(langCookie); err == nil {
+		cookie = c.Value
+	}
+	lang := i18n.Match(r.URL.Query().Get("lang"), cookie, r.Header.Get("Accept-Language"))
+	InfoFrom(r.Context()).Lang = lang
+	return lang
+}
+
+// rememberLang stores an explicit ?lang= choice in a cookie.
+func rememberLang(w http.ResponseWriter, r *http.Request, secure bool) {
+	choice := r.URL.Query().Get("lang")
+	if choice == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: langCookie, Value: i18n.Match(choice), Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// staticHandler serves the embedded static files. Links carry the content
+// version, so they may be cached for a year.
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err)
+	}
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("v") == staticVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=300")
+		}
+		if st, err := fs.Stat(sub, path.Clean(r.PathValue("file"))); err != nil || st.IsDir() {
+			Error(w, r, errNotFound)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/" + r.PathValue("file")
+		files.ServeHTTP(w, r2)
+	})
+}
