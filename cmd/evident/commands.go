@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"text/tabwriter"
@@ -25,7 +24,7 @@ var version = "dev"
 // open wires the instance for one command: settings checked, data directory
 // ready, keys loaded, database migrated.
 func (c *cli) open(ctx context.Context) (*app.App, error) {
-	return app.Open(ctx, c.cfg, app.NewLogger(c.cfg, os.Stderr), clock.System{})
+	return app.Open(ctx, c.cfg, app.NewLogger(c.cfg, c.stderr), clock.System{})
 }
 
 func (c *cli) serveCommand() *cobra.Command {

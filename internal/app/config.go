@@ -10,7 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/evident-isms/evident/internal/mail"
@@ -125,7 +125,7 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 // NewLogger returns the logger the settings ask for, writing to w.
-func NewLogger(c Config, w *os.File) *slog.Logger {
+func NewLogger(c Config, w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel)
 	opts := &slog.HandlerOptions{Level: level}
 	if c.LogFormat == "json" {
