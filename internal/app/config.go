@@ -6,11 +6,11 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
-	"io"
 	"strings"
 
 	"github.com/evident-isms/evident/internal/mail"
