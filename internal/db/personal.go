@@ -41,6 +41,9 @@ type TableData struct {
 	Personal []string // columns holding personal data
 	Purpose  string   // why the personal data is kept
 	Retain   *Retention
+	// KeptWhile says how long rows live when no period applies ("while
+	// the account exists"); erasure on request covers them.
+	KeptWhile string
 }
 
 // PersonalData is the registry. Keep it in schema order.
@@ -53,6 +56,40 @@ var PersonalData = []TableData{
 		Purpose:  "deliver e-mail and let the operator see what was sent or held",
 		Retain: &Retention{After: "created_at", Keep: 30 * 24 * time.Hour, Action: Delete,
 			Why: "long enough to investigate a delivery problem"},
+	},
+	{
+		Table:     "users",
+		Personal:  []string{"email", "email_norm", "name"},
+		Purpose:   "sign in, and say who did what",
+		KeptWhile: "the account exists",
+	},
+	{Table: "memberships"},
+	{
+		Table:    "sessions",
+		Personal: []string{"client_ip", "user_agent"},
+		Purpose:  "let users recognise and revoke their sessions",
+		Retain: &Retention{After: "expires_at", Keep: 30 * 24 * time.Hour, Action: Delete,
+			Why: "a session is of no use a month after it expired"},
+	},
+	{Table: "recovery_codes"}, // hashes only
+	{
+		Table:  "password_resets", // hashes only; rows are useless once expired
+		Retain: &Retention{After: "expires_at", Keep: 7 * 24 * time.Hour, Action: Delete, Why: "expired links serve nothing"},
+	},
+	{
+		Table:    "invitations",
+		Personal: []string{"email", "email_norm"},
+		Purpose:  "invite a person to an organisation",
+		Retain: &Retention{After: "expires_at", Keep: 90 * 24 * time.Hour, Action: Delete,
+			Why: "an admin may want to see who was invited last quarter"},
+	},
+	{Table: "api_tokens"},
+	{
+		Table:    "rate_limits",
+		Personal: []string{"key"}, // a hash of an e-mail address or client address
+		Purpose:  "slow down password guessing",
+		Retain: &Retention{After: "updated_at", Keep: 24 * time.Hour, Action: Delete,
+			Why: "failures older than an hour are already forgotten"},
 	},
 }
 

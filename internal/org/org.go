@@ -21,7 +21,10 @@ type Org struct {
 	Slug      string
 	Name      string
 	TimeZone  string // IANA name; calendar dates of the organisation are read in it
-	CreatedAt time.Time
+	// RequireTOTP makes every member enrol a second factor before using
+	// the organisation's console.
+	RequireTOTP bool
+	CreatedAt   time.Time
 	UpdatedAt time.Time
 }
 
@@ -128,6 +131,18 @@ func (s *Service) List(ctx context.Context) ([]Org, error) {
 		return nil, apperr.Wrap(err, "list organisations")
 	}
 	return orgs, nil
+}
+
+// ByID returns the live organisation with the id.
+func (s *Service) ByID(ctx context.Context, id string) (*Org, error) {
+	return byID(ctx, s.db.Read, id)
+}
+
+// SetRequireTOTP turns the second-factor requirement on or off.
+func (s *Service) SetRequireTOTP(ctx context.Context, id string, on bool) error {
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		return setRequireTOTP(ctx, tx, id, on, s.clock.Now())
+	})
 }
 
 // BySlug returns the live organisation with the slug.

@@ -5,24 +5,25 @@ import (
 	"database/sql"
 	"errors"
 	"sort"
+	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
 
-const columns = `id, slug, name, time_zone, created_at, updated_at`
+const columns = `id, slug, name, time_zone, require_totp, created_at, updated_at`
 
 func insert(ctx context.Context, q db.Querier, o *Org) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO orgs (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		o.ID, o.Slug, o.Name, o.TimeZone, clock.Micros(o.CreatedAt), clock.Micros(o.UpdatedAt))
+	_, err := q.ExecContext(ctx, `INSERT INTO orgs (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		o.ID, o.Slug, o.Name, o.TimeZone, o.RequireTOTP, clock.Micros(o.CreatedAt), clock.Micros(o.UpdatedAt))
 	return err
 }
 
 func scan(row interface{ Scan(...any) error }) (*Org, error) {
 	var o Org
 	var created, updated int64
-	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &created, &updated); err != nil {
+	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.RequireTOTP, &created, &updated); err != nil {
 		return nil, err
 	}
 	o.CreatedAt, o.UpdatedAt = clock.FromMicros(created), clock.FromMicros(updated)
@@ -46,6 +47,28 @@ func list(ctx context.Context, q db.Querier) ([]Org, error) {
 	// Sorted in Go: the engines' collations differ.
 	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
 	return out, rows.Err()
+}
+
+func byID(ctx context.Context, q db.Querier, id string) (*Org, error) {
+	o, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM orgs WHERE id = $1 AND deleted_at IS NULL`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "no such organisation")
+	}
+	if err != nil {
+		return nil, apperr.Wrap(err, "read organisation")
+	}
+	return o, nil
+}
+
+func setRequireTOTP(ctx context.Context, q db.Querier, id string, on bool, now time.Time) error {
+	res, err := q.ExecContext(ctx, `UPDATE orgs SET require_totp = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL`, on, clock.Micros(now), id)
+	if err != nil {
+		return apperr.Wrap(err, "change settings")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apperr.New(apperr.NotFound, "no such organisation")
+	}
+	return nil
 }
 
 func bySlug(ctx context.Context, q db.Querier, slug string) (*Org, error) {
