@@ -17,15 +17,15 @@ import (
 
 // Org is an organisation.
 type Org struct {
-	ID        string
-	Slug      string
-	Name      string
-	TimeZone  string // IANA name; calendar dates of the organisation are read in it
+	ID       string
+	Slug     string
+	Name     string
+	TimeZone string // IANA name; calendar dates of the organisation are read in it
 	// RequireTOTP makes every member enrol a second factor before using
 	// the organisation's console.
 	RequireTOTP bool
 	CreatedAt   time.Time
-	UpdatedAt time.Time
+	UpdatedAt   time.Time
 }
 
 // Location returns the organisation's time zone.
