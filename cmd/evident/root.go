@@ -63,7 +63,8 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 	f.StringVar(&c.cfg.SMTP.TLS, "smtp-tls", c.cfg.SMTP.TLS, "SMTP encryption: starttls, tls or none")
 	f.StringVar(&c.cfg.SMTP.From, "mail-from", "", "sender address of outgoing mail")
 
-	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.orgCommand(), c.keysCommand(), c.mailCommand(), c.versionCommand())
+	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.orgCommand(), c.userCommand(), c.tokenCommand(),
+		c.keysCommand(), c.mailCommand(), c.versionCommand())
 	return root
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/job"
 	"github.com/evident-isms/evident/internal/keys"
 	"github.com/evident-isms/evident/internal/mail"
@@ -28,6 +29,7 @@ type App struct {
 	Queue    *job.Queue
 	Mail     *mail.Mailer
 	Orgs     *org.Service
+	Identity *identity.Service
 	Metrics  *web.Metrics
 	Web      *web.Server
 	settings settings
@@ -73,11 +75,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Queue.Observe = a.Metrics.ObserveJob
 	a.Mail = mail.New(d, clk, a.Queue, cfg.SMTP, log)
 	a.Orgs = org.NewService(d, clk)
+	a.Identity = identity.NewService(d, clk, k, a.Mail, s.baseURL.String())
 	registerHousekeeping(a)
 
 	a.Web = web.NewServer(web.Config{
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
+		Identity: a.Identity, Orgs: a.Orgs,
 	})
 	return a, nil
 }

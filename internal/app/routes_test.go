@@ -11,6 +11,7 @@ import (
 
 	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/web"
 )
 
@@ -67,7 +68,7 @@ func TestEveryRouteSendsTheSecurityHeaders(t *testing.T) {
 				if !behindTLS && res.Header.Get("Strict-Transport-Security") != "" {
 					t.Errorf("%s %s: HSTS over plain HTTP", method, path)
 				}
-				if method == rt.Method && rt.Permission != web.Public && res.StatusCode < 400 {
+				if method == rt.Method && rt.Permission != identity.Public && res.StatusCode < 400 {
 					t.Errorf("%s %s (permission %s) answered %d to an anonymous caller", method, path, rt.Permission, res.StatusCode)
 				}
 				if res.StatusCode >= 500 {

@@ -225,3 +225,9 @@ func (s *Service) setPassword(ctx context.Context, tx *db.Tx, userID, pw, keepSe
 	_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3`, now, userID, keepSessionID)
 	return apperr.Wrap(err, "end sessions")
 }
+
+// HasAccount tells whether an e-mail address has an account.
+func (s *Service) HasAccount(ctx context.Context, email string) (bool, error) {
+	u, err := s.UserByEmail(ctx, s.db.Read, email)
+	return u != nil, err
+}

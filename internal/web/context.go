@@ -17,6 +17,7 @@ type Info struct {
 	Lang       string
 	Org        string // slug, once known
 	User       string // id, once known
+	Principal  *Principal
 
 	log *slog.Logger // the server's logger, for Error
 }

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/i18n"
+	"github.com/evident-isms/evident/internal/identity"
 )
 
 var (
@@ -60,6 +63,27 @@ type Problem struct {
 // and shown only as a generic sentence with that id.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	info := InfoFrom(r.Context())
+	var rd *redirect
+	if errors.As(err, &rd) && !wantsProblem(r) {
+		http.Redirect(w, r, rd.to, http.StatusSeeOther)
+		return
+	}
+	if rd != nil {
+		// An API client cannot follow a console redirect: it is not signed in.
+		err = identity.ErrBadToken
+	}
+	if apperr.CodeOf(err) == apperr.Unauthorized && !wantsProblem(r) && strings.HasPrefix(r.URL.Path, "/app/") {
+		next := "/app/"
+		if r.Method == http.MethodGet {
+			next = r.URL.RequestURI()
+		}
+		http.Redirect(w, r, "/app/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	var tm *identity.TooMany
+	if errors.As(err, &tm) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(tm.RetryAfter.Seconds())+1))
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		err = errTooLarge

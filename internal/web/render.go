@@ -5,13 +5,16 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
 	"strconv"
+	"time"
 
 	"github.com/evident-isms/evident/internal/i18n"
+	"github.com/evident-isms/evident/internal/identity"
 )
 
 //go:embed templates/*.html
@@ -43,11 +46,15 @@ var funcs = template.FuncMap{
 	"langName": func(code string) string {
 		return i18n.Name(code)
 	},
+	"allowed": identity.Allowed,
+	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"eq2":     func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 }
 
 // pages holds one template set per page: the layout plus the page's blocks.
 var pages = func() map[string]*template.Template {
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
+	// The layout and the partials every page may use.
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -55,7 +62,7 @@ var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		name := path.Base(n)
-		if name == "layout.html" {
+		if name == "layout.html" || name == "partials.html" {
 			continue
 		}
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, n))
@@ -69,6 +76,7 @@ type View struct {
 	Lang      string
 	Path      string // the page's path, for the language switcher
 	RequestID string
+	Principal *Principal // the signed-in user on console pages
 	Data      any
 }
 
@@ -85,7 +93,7 @@ func renderStatus(w http.ResponseWriter, r *http.Request, status int, page strin
 		panic("web: no page template " + page)
 	}
 	info := InfoFrom(r.Context())
-	v := View{Lang: requestLang(r), Path: r.URL.Path, RequestID: info.ID, Data: data}
+	v := View{Lang: requestLang(r), Path: r.URL.Path, RequestID: info.ID, Principal: info.Principal, Data: data}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		info.logger().Error("render", "page", page, "request_id", info.ID, "err", err)

@@ -9,19 +9,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/evident-isms/evident/internal/identity"
 )
 
-// Permission is what a route requires of its caller. Every route declares
-// one; a route without a known permission is a programming error caught at
+// Permission is what a route requires of its caller (identity owns the
+// names and the matrix). Every route declares one; a route with a
+// permission the router has no check for is a programming error caught at
 // start-up.
-type Permission string
-
-const (
-	// Public routes answer anyone.
-	Public Permission = "public"
-	// MetricsReader routes answer the bearer of the operator's metrics token.
-	MetricsReader Permission = "metrics"
-)
+type Permission = identity.Permission
 
 // Check decides whether a request may use routes of a permission. It returns
 // nil to allow, or an *apperr.Error (unauthorized, forbidden, not found).
@@ -43,7 +39,7 @@ type Router struct {
 
 // NewRouter returns an empty router knowing the Public permission.
 func NewRouter() *Router {
-	return &Router{mux: http.NewServeMux(), checks: map[Permission]Check{Public: func(*http.Request) error { return nil }}}
+	return &Router{mux: http.NewServeMux(), checks: map[Permission]Check{identity.Public: func(*http.Request) error { return nil }}}
 }
 
 // DefinePermission makes a permission known, with the check that guards it.

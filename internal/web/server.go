@@ -13,6 +13,8 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/org"
 )
 
 // Config is what the HTTP server needs from the operator's settings.
@@ -29,6 +31,9 @@ type Config struct {
 	// Ready reports whether the instance can serve: database reachable,
 	// migrations current. Each failing check is named in the answer.
 	Ready func(ctx context.Context) map[string]error
+
+	Identity *identity.Service
+	Orgs     *org.Service
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
@@ -42,16 +47,22 @@ type Server struct {
 // are added to Router before Handler is called.
 func NewServer(cfg Config) *Server {
 	s := &Server{cfg: cfg, Router: NewRouter()}
-	s.Router.DefinePermission(MetricsReader, bearerCheck(cfg.MetricsToken))
+	s.Router.DefinePermission(identity.Metrics, bearerCheck(cfg.MetricsToken))
+	s.Router.DefinePermission(identity.Account, s.checkAccount)
+	for _, p := range identity.OrgPermissions {
+		s.Router.DefinePermission(p, s.checkOrg(p))
+	}
 
 	rt := s.Router
-	rt.HandleFunc("GET", "/{$}", Public, s.landing)
-	rt.Handle("GET", "/static/{file...}", Public, staticHandler())
-	rt.HandleFunc("GET", "/healthz", Public, s.healthz)
-	rt.HandleFunc("GET", "/readyz", Public, s.readyz)
+	rt.HandleFunc("GET", "/{$}", identity.Public, s.landing)
+	rt.Handle("GET", "/static/{file...}", identity.Public, staticHandler())
+	rt.HandleFunc("GET", "/healthz", identity.Public, s.healthz)
+	rt.HandleFunc("GET", "/readyz", identity.Public, s.readyz)
 	if cfg.MetricsToken != "" {
-		rt.Handle("GET", "/metrics", MetricsReader, cfg.Metrics.Handler())
+		rt.Handle("GET", "/metrics", identity.Metrics, cfg.Metrics.Handler())
 	}
+	s.registerConsole()
+	s.registerAPI()
 	return s
 }
 
@@ -79,7 +90,7 @@ func (s *Server) Handler() http.Handler {
 // address only the monitoring network reaches), with the same headers.
 func (s *Server) MetricsHandler() http.Handler {
 	rt := NewRouter()
-	rt.Handle("GET", "/metrics", Public, s.cfg.Metrics.Handler())
+	rt.Handle("GET", "/metrics", identity.Public, s.cfg.Metrics.Handler())
 	return wrap(http.HandlerFunc(rt.dispatch), MiddlewareConfig{Log: s.cfg.Log, Clock: s.cfg.Clock, BehindTLS: s.cfg.BehindTLS})
 }
 

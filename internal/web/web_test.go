@@ -16,6 +16,7 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/web"
 )
 
@@ -36,14 +37,14 @@ func newServer(t *testing.T, edit func(*web.Config)) (*web.Server, *bytes.Buffer
 		edit(&cfg)
 	}
 	s := web.NewServer(cfg)
-	s.Router.HandleFunc("GET", "/test/panic", web.Public, func(http.ResponseWriter, *http.Request) { panic("handler bug") })
-	s.Router.HandleFunc("GET", "/test/internal", web.Public, func(w http.ResponseWriter, r *http.Request) {
+	s.Router.HandleFunc("GET", "/test/panic", identity.Public, func(http.ResponseWriter, *http.Request) { panic("handler bug") })
+	s.Router.HandleFunc("GET", "/test/internal", identity.Public, func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, apperr.Wrap(errors.New("pq: password=hunter2 refused"), "load"))
 	})
-	s.Router.HandleFunc("GET", "/api/v1/test/conflict", web.Public, func(w http.ResponseWriter, r *http.Request) {
+	s.Router.HandleFunc("GET", "/api/v1/test/conflict", identity.Public, func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, &apperr.Error{Code: apperr.Conflict, Field: "slug", Message: `slug "acme" is taken`})
 	})
-	s.Router.HandleFunc("POST", "/test/echo", web.Public, func(w http.ResponseWriter, r *http.Request) {
+	s.Router.HandleFunc("POST", "/test/echo", identity.Public, func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			web.Error(w, r, err)
@@ -51,7 +52,7 @@ func newServer(t *testing.T, edit func(*web.Config)) (*web.Server, *bytes.Buffer
 		}
 		_, _ = w.Write(b)
 	})
-	s.Router.HandleFunc("GET", "/test/tokens/{token}", web.Public, func(w http.ResponseWriter, r *http.Request) {})
+	s.Router.HandleFunc("GET", "/test/tokens/{token}", identity.Public, func(w http.ResponseWriter, r *http.Request) {})
 	return s, &logs
 }
 
@@ -256,7 +257,7 @@ func TestUnknownPermissionPanics(t *testing.T) {
 			t.Fatal("registering a route with an undefined permission must fail at start-up")
 		}
 	}()
-	web.NewRouter().HandleFunc("GET", "/x", web.Permission("made-up"), func(http.ResponseWriter, *http.Request) {})
+	web.NewRouter().HandleFunc("GET", "/x", identity.Permission("made-up"), func(http.ResponseWriter, *http.Request) {})
 }
 
 func TestClientIP(t *testing.T) {
