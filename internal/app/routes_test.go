@@ -11,7 +11,6 @@ import (
 
 	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/clock"
-	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/web"
 )
 
@@ -41,7 +40,7 @@ func samplePath(pattern string) string {
 
 // Every route of the wired application, called anonymously, answers with
 // exactly the security headers of DESIGN.md, whatever its status; behind TLS
-// it adds HSTS. Routes that are not public refuse an anonymous caller.
+// it adds HSTS. (TestRouteWalk checks who may call what.)
 func TestEveryRouteSendsTheSecurityHeaders(t *testing.T) {
 	for _, behindTLS := range []bool{false, true} {
 		a := openApp(t, func(c *app.Config) { c.BehindTLS = behindTLS })
@@ -52,9 +51,6 @@ func TestEveryRouteSendsTheSecurityHeaders(t *testing.T) {
 		}
 		want := web.SecurityHeaders(behindTLS)
 		for _, rt := range routes {
-			if rt.Permission == "" {
-				t.Errorf("%s %s has no permission", rt.Method, rt.Pattern)
-			}
 			path := samplePath(rt.Pattern)
 			for _, method := range []string{rt.Method, http.MethodGet, http.MethodPost} {
 				w := httptest.NewRecorder()
@@ -67,9 +63,6 @@ func TestEveryRouteSendsTheSecurityHeaders(t *testing.T) {
 				}
 				if !behindTLS && res.Header.Get("Strict-Transport-Security") != "" {
 					t.Errorf("%s %s: HSTS over plain HTTP", method, path)
-				}
-				if method == rt.Method && rt.Permission != identity.Public && res.StatusCode < 400 {
-					t.Errorf("%s %s (permission %s) answered %d to an anonymous caller", method, path, rt.Permission, res.StatusCode)
 				}
 				if res.StatusCode >= 500 {
 					t.Errorf("%s %s: %d", method, path, res.StatusCode)

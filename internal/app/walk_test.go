@@ -1,0 +1,227 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/evident-isms/evident/internal/app"
+	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/org"
+)
+
+const walkPassword = "correct horse battery staple"
+
+// tenant is one organisation with a member of every role, each signed in on
+// the console and holding an API token of their role, and one of each kind
+// of resource a route can name.
+type tenant struct {
+	org      *org.Org
+	cookies  map[identity.Role]string
+	tokens   map[identity.Role]string
+	params   map[string]string // path wildcard → an identifier of this tenant
+	secrets  []string          // strings that must never appear in another tenant's answers
+	targetID string
+}
+
+func newTenant(t *testing.T, a *app.App, slug string) *tenant {
+	t.Helper()
+	ctx := context.Background()
+	o, err := a.Orgs.Create(ctx, org.CreateInput{Slug: slug, Name: "Org " + slug})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &tenant{org: o, cookies: map[identity.Role]string{}, tokens: map[identity.Role]string{}, params: map[string]string{"slug": o.Slug}}
+	tn.secrets = append(tn.secrets, o.ID, "Org "+slug)
+	client := identity.Client{IP: netip.MustParseAddr("192.0.2.10"), UserAgent: "walk"}
+	var admin *identity.User
+	for _, role := range identity.Roles {
+		email := string(role) + "@" + slug + ".example"
+		u, _, err := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: email, Name: slug + " " + string(role), Password: walkPassword}, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if role == identity.Admin {
+			admin = u
+		}
+		cookie, _, err := a.Identity.SignIn(ctx, email, walkPassword, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, secret, err := a.Identity.CreateToken(ctx, identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: "walk", Role: role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.cookies[role], tn.tokens[role] = cookie, secret
+		tn.secrets = append(tn.secrets, email, u.ID)
+	}
+	// Targets that routes may change or remove, apart from the callers.
+	target, _, err := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: "target@" + slug + ".example", Password: walkPassword}, identity.Member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, targetSession, err := a.Identity.SignIn(ctx, "target@"+slug+".example", walkPassword, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := a.Identity.Invite(ctx, o.ID, o.Name, admin.ID, "invitee@"+slug+".example", identity.Guest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := a.Identity.CreateToken(ctx, identity.NewToken{OrgID: o.ID, UserID: target.ID, Name: "target", Role: identity.Member})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.targetID = target.ID
+	tn.params["user"], tn.params["user_id"] = target.ID, target.ID
+	tn.params["session"] = targetSession.ID
+	tn.params["invitation"], tn.params["token"] = inv.ID, tok.ID
+	tn.secrets = append(tn.secrets, "target@"+slug+".example", "invitee@"+slug+".example", target.ID, inv.ID, tok.ID, tok.Prefix, targetSession.ID)
+	return tn
+}
+
+// fill puts a tenant's identifiers into a route pattern. {id} names what
+// the route is about: a session, an invitation or a token.
+func (tn *tenant) fill(pattern string) string {
+	p := strings.ReplaceAll(pattern, "{$}", "")
+	idKind := "token"
+	switch {
+	case strings.Contains(p, "/sessions/"):
+		idKind = "session"
+	case strings.Contains(p, "/invitations/"):
+		idKind = "invitation"
+	}
+	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
+	for k, v := range tn.params {
+		p = strings.ReplaceAll(p, "{"+k+"}", v)
+	}
+	return p
+}
+
+// Valid request bodies, so that answers are about who calls, not about
+// what they sent.
+const formBody = "role=guest&email=new%40example.com&name=walk&expires_in_days=30"
+
+func apiBody(path string) string {
+	switch {
+	case strings.Contains(path, "/invitations"):
+		return `{"email": "new@example.com", "role": "guest"}`
+	case strings.Contains(path, "/tokens"):
+		return `{"name": "walk", "role": "guest"}`
+	default:
+		return `{"role": "guest"}`
+	}
+}
+
+func call(h http.Handler, method, path, cookie, bearer string) (int, string, string) {
+	var body io.Reader
+	if method == http.MethodPost || method == http.MethodPatch {
+		body = strings.NewReader(formBody)
+		if strings.HasPrefix(path, "/api/") {
+			body = strings.NewReader(apiBody(path))
+		}
+	}
+	r := httptest.NewRequest(method, path, body)
+	if body != nil && strings.HasPrefix(path, "/api/") {
+		r.Header.Set("Content-Type", "application/json")
+	} else if body != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: "evident_session", Value: cookie})
+	}
+	if bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.String(), w.Header().Get("Location")
+}
+
+// The route walk of invariant 1: every route that is not public is called
+// anonymously, with the wrong kind of credential, by every role of one
+// organisation on its own identifiers and on another organisation's. It
+// fails on a route without a permission, on a role allowed what the matrix
+// denies or denied what it allows, and on any answer that shows the other
+// organisation's data.
+func TestRouteWalk(t *testing.T) {
+	a := openApp(t, nil)
+	h := a.Web.Handler()
+	ta, tb := newTenant(t, a, "org-a"), newTenant(t, a, "org-b")
+
+	known := map[identity.Permission]bool{identity.Public: true, identity.Account: true, identity.Metrics: true}
+	for _, p := range identity.OrgPermissions {
+		known[p] = true
+	}
+	walked := 0
+	for _, rt := range a.Web.Router.Routes() {
+		if !known[rt.Permission] {
+			t.Errorf("%s %s: permission %q is not a known permission", rt.Method, rt.Pattern, rt.Permission)
+			continue
+		}
+		if rt.Permission == identity.Public || rt.Permission == identity.Metrics {
+			continue
+		}
+		walked++
+		api := strings.HasPrefix(rt.Pattern, "/api/")
+		own, other := ta.fill(rt.Pattern), tb.fill(rt.Pattern)
+		name := rt.Method + " " + rt.Pattern
+
+		// Anonymous, and with the other kind of credential: refused.
+		for _, cred := range []struct{ cookie, bearer string }{{"", ""}, {"", ta.tokens[identity.Admin]}, {ta.cookies[identity.Admin], ""}} {
+			if api && cred.bearer != "" || !api && cred.cookie != "" {
+				continue
+			}
+			status, _, loc := call(h, rt.Method, own, cred.cookie, cred.bearer)
+			if api && status != http.StatusUnauthorized || !api && (status != http.StatusSeeOther || !strings.HasPrefix(loc, "/app/login")) {
+				t.Errorf("%s without a valid credential of its kind: %d %s", name, status, loc)
+			}
+		}
+
+		for _, role := range identity.Roles {
+			cookie, bearer := ta.cookies[role], ""
+			if api {
+				cookie, bearer = "", ta.tokens[role]
+			}
+			// Another organisation's identifiers: nothing of it, ever.
+			if other != own {
+				status, body, _ := call(h, rt.Method, other, cookie, bearer)
+				if status != http.StatusNotFound && status != http.StatusForbidden {
+					t.Errorf("%s as %s of org-a on org-b's identifiers (%s): %d, want 404", name, role, other, status)
+				}
+				leak(t, name, role, other, body, tb)
+			}
+			// Its own organisation: what the matrix says.
+			status, body, loc := call(h, rt.Method, own, cookie, bearer)
+			leak(t, name, role, own, body, tb)
+			allowed := rt.Permission == identity.Account || identity.Allowed(role, rt.Permission)
+			switch {
+			case allowed && (status == http.StatusUnauthorized || status == http.StatusForbidden || strings.HasPrefix(loc, "/app/login")):
+				t.Errorf("%s as %s: %d, but the matrix allows %s", name, role, status, rt.Permission)
+			case !allowed && status != http.StatusForbidden:
+				t.Errorf("%s as %s: %d, but the matrix denies %s (want 403)", name, role, status, rt.Permission)
+			case status >= 500:
+				t.Errorf("%s as %s: %d", name, role, status)
+			}
+		}
+	}
+	if walked < 20 {
+		t.Fatalf("walked only %d routes", walked)
+	}
+	t.Logf("walked %d routes × %d roles", walked, len(identity.Roles))
+}
+
+// leak fails on any of the other tenant's identifiers in an answer, except
+// those the caller sent in the path (pages may repeat their own address).
+func leak(t *testing.T, route string, role identity.Role, path, body string, other *tenant) {
+	t.Helper()
+	for _, s := range other.secrets {
+		if strings.Contains(body, s) && !strings.Contains(path, s) {
+			t.Errorf("%s as %s of org-a: the answer shows org-b's %q", route, role, s)
+		}
+	}
+}
