@@ -33,12 +33,22 @@ func (c *cli) serveCommand() *cobra.Command {
 		Short: "Serve the console, API and public pages, and run background jobs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
+			// Take the port first: a port in use fails before the
+			// database is touched.
+			l, ml, err := app.Listen(c.cfg)
 			if err != nil {
 				return err
 			}
+			a, err := c.open(cmd.Context())
+			if err != nil {
+				l.Close()
+				if ml != nil {
+					ml.Close()
+				}
+				return err
+			}
 			defer a.Close()
-			return a.Serve(cmd.Context())
+			return a.Serve(cmd.Context(), l, ml)
 		},
 	}
 }

@@ -31,6 +31,12 @@ type usageError struct{ error }
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal starts a graceful stop, a second one ends the
+	// process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -49,8 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // isCobraUsage recognises the command-line errors cobra itself reports.
 func isCobraUsage(msg string) bool {
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument",
-		"invalid argument", "required flag", "accepts ", "requires at least", "bad flag syntax"} {
+	// Flag parsing errors arrive as usageError through the flag error
+	// function; these are the command-level ones.
+	for _, p := range []string{"unknown command", "required flag(s)", "accepts 0 arg(s)"} {
 		if strings.Contains(msg, p) {
 			return true
 		}

@@ -35,18 +35,13 @@ func clearEnv(t *testing.T) {
 	}
 }
 
-// oneLine checks that a failure printed exactly one line, prefixed, and no
-// trace.
+// oneLine checks that a failure printed exactly one line on stderr,
+// prefixed, and no trace.
 func oneLine(t *testing.T, stderr, want string) {
 	t.Helper()
-	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		if strings.HasPrefix(l, "evident: ") {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) != 1 || !strings.Contains(lines[0], want) {
-		t.Fatalf("stderr %q: want one line containing %q", stderr, want)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "evident: ") || !strings.Contains(lines[0], want) {
+		t.Fatalf("stderr %q: want exactly one line containing %q", stderr, want)
 	}
 	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
 		t.Fatalf("stderr has a trace: %s", stderr)

@@ -38,7 +38,9 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return c.loadEnv(cmd.Flags())
+			// Only the settings shared by every command come from the
+			// environment: EVIDENT_SIGNING must not flip keys rotate --signing.
+			return c.loadEnv(cmd.Root().PersistentFlags())
 		},
 	}
 	root.SetOut(stdout)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/evident-isms/evident/internal/clock"
@@ -33,6 +34,7 @@ type App struct {
 	Metrics  *web.Metrics
 	Web      *web.Server
 	settings settings
+	migrated atomic.Bool
 }
 
 // Open checks the settings, prepares the data directory, loads the keys,
@@ -43,8 +45,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareDataDir(cfg.DataDir); err != nil {
-		return nil, err
+	// The data directory holds the SQLite database and generated keys; on
+	// PostgreSQL nothing is written there (yet), so a read-only one is fine.
+	if !cfg.UsesPostgres() {
+		if err := prepareDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	k, err := keys.Load(keys.Config{Secret: cfg.SecretKey, Signing: cfg.SigningKey, DataDir: cfg.DataDir, Generate: !cfg.UsesPostgres()})
 	if err != nil {
@@ -111,34 +117,46 @@ func reason(err error) string {
 	return err.Error()
 }
 
+// ready answers /readyz. It uses the read pool, never SQLite's one writer
+// connection, so probes cannot delay writes; once the migrations are found
+// current they stay so for this process (they only ever move forward).
 func (a *App) ready(ctx context.Context) map[string]error {
-	checks := map[string]error{"database": a.DB.Ping(ctx)}
-	if checks["database"] == nil {
+	checks := map[string]error{"database": a.DB.Read.PingContext(ctx), "migrations": nil}
+	if checks["database"] != nil {
+		checks["migrations"] = errors.New("database unreachable")
+		return checks
+	}
+	if !a.migrated.Load() {
 		current, err := a.DB.MigrationsCurrent(ctx)
 		if err == nil && !current {
 			err = errors.New("migrations pending")
 		}
+		a.migrated.Store(err == nil)
 		checks["migrations"] = err
-	} else {
-		checks["migrations"] = errors.New("database unreachable")
 	}
 	return checks
 }
 
-// Serve listens, runs the job workers and serves HTTP until ctx ends, then
-// shuts down gracefully.
-func (a *App) Serve(ctx context.Context) error {
-	l, err := listen(a.Config.Addr)
-	if err != nil {
-		return err
+// Listen opens the HTTP listener and, when configured, the metrics one.
+func Listen(cfg Config) (l, metrics net.Listener, err error) {
+	if _, err := cfg.check(); err != nil {
+		return nil, nil, err
 	}
-	var ml net.Listener
-	if a.Config.MetricsAddr != "" {
-		if ml, err = listen(a.Config.MetricsAddr); err != nil {
+	if l, err = listen(cfg.Addr); err != nil {
+		return nil, nil, err
+	}
+	if cfg.MetricsAddr != "" {
+		if metrics, err = listen(cfg.MetricsAddr); err != nil {
 			l.Close()
-			return err
+			return nil, nil, err
 		}
 	}
+	return l, metrics, nil
+}
+
+// Serve runs the job workers and serves HTTP on l (and metrics on ml, if
+// not nil) until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, l, ml net.Listener) error {
 	a.Log.Info("serving", "addr", l.Addr().String(), "base_url", a.settings.baseURL.String(),
 		"database", a.DB.Where, "workers", a.Config.Workers)
 

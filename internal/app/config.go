@@ -64,6 +64,9 @@ func (c Config) check() (settings, error) {
 	if c.DataDir == "" {
 		return s, errors.New("--data must name a directory")
 	}
+	if c.DatabaseURL != "" && !c.UsesPostgres() {
+		return s, errors.New("--database-url must start with postgres:// (or be empty for SQLite in the data directory)")
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return s, fmt.Errorf("--addr %q is not host:port", c.Addr)
 	}

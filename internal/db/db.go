@@ -96,6 +96,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("SQLite database path is empty")
 	}
+	// The driver reads everything after '?' as options: a path with these
+	// characters would silently lose them (WAL, foreign keys…).
+	if strings.ContainsAny(path, "?#%") {
+		return nil, fmt.Errorf("SQLite database path %q must not contain ?, # or %%: choose another data directory", path)
+	}
 	// WAL lets readers work beside the one writer; synchronous FULL makes a
 	// committed write survive power loss, not only a killed process.
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
@@ -141,7 +146,7 @@ func sqliteMessage(err error) string {
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
+	if err != nil {
 		return nil, errors.New("database URL is malformed: expected postgres://user[:password]@host[:port]/database")
 	}
 	where := "PostgreSQL " + Redact(rawURL)
@@ -161,7 +166,11 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	return &DB{Dialect: Dialect{Postgres}, Write: p, Read: p, Where: where}, nil
 }
 
-// Redact returns a database URL without its password, fit for logs.
+// secretParams are the URL parameters that carry secrets (pgx reads the
+// password from the query string too).
+var secretParams = []string{"password", "sslpassword"}
+
+// Redact returns a database URL without its secrets, fit for logs.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -170,14 +179,30 @@ func Redact(rawURL string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	q := u.Query()
+	for _, p := range secretParams {
+		if q.Has(p) {
+			q.Set(p, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
-// redactErr removes the password from a driver message, in case it quotes it.
+// redactErr removes secrets from a driver message, in case it quotes them.
 func redactErr(err error, u *url.URL) string {
 	msg := err.Error()
-	if pw, has := u.User.Password(); has && pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	secrets := []string{}
+	if pw, has := u.User.Password(); has {
+		secrets = append(secrets, pw)
+	}
+	for _, p := range secretParams {
+		secrets = append(secrets, u.Query().Get(p))
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
 	}
 	return msg
 }

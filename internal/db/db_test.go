@@ -108,40 +108,57 @@ func TestTenantForeignKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for table, cols := range s.Tables {
-			if _, tenant := s.Column(table, "org_id"); !tenant {
-				continue
-			}
-			for _, c := range cols {
-				if c.Name == "org_id" {
-					if !hasForeignKey(s, table, "org_id", "orgs", "id") {
-						t.Errorf("%s.org_id has no foreign key to orgs(id)", table)
-					}
-					continue
-				}
-				if c.Name == "id" || !strings.HasSuffix(c.Name, "_id") {
-					continue
-				}
-				// Either a composite key through org_id, or a plain key to an
-				// instance table (users), which no organisation owns.
-				ok := false
-				for _, fk := range s.ForeignKeys {
-					if fk.Table != table {
-						continue
-					}
-					if fk.Columns == "org_id,"+c.Name && strings.HasPrefix(fk.RefColumns, "org_id,") {
-						ok = true
-					}
-					if _, refTenant := s.Column(fk.RefTable, "org_id"); fk.Columns == c.Name && !refTenant {
-						ok = true
-					}
-				}
-				if !ok {
-					t.Errorf("%s.%s must reference a tenant table through (org_id, %s)", table, c.Name, c.Name)
-				}
-			}
+		for _, p := range tenantKeyProblems(s) {
+			t.Error(p)
+		}
+		// The check itself finds the mistakes it is there for.
+		exec(t, d, `CREATE TABLE t_loose (org_id TEXT NOT NULL, id TEXT NOT NULL PRIMARY KEY, invitation_id TEXT REFERENCES invitations (id))`)
+		if s, err = d.Describe(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(tenantKeyProblems(s), "; "); !strings.Contains(got, "t_loose.org_id") || !strings.Contains(got, "t_loose.invitation_id") {
+			t.Fatalf("a table without tenant keys was not flagged: %q", got)
 		}
 	})
+}
+
+// tenantKeyProblems lists tenant columns without the keys invariant 1 asks.
+func tenantKeyProblems(s *db.Schema) []string {
+	var problems []string
+	for table, cols := range s.Tables {
+		if _, tenant := s.Column(table, "org_id"); !tenant {
+			continue
+		}
+		for _, c := range cols {
+			if c.Name == "org_id" {
+				if !hasForeignKey(s, table, "org_id", "orgs", "id") {
+					problems = append(problems, table+".org_id has no foreign key to orgs(id)")
+				}
+				continue
+			}
+			if c.Name == "id" || !strings.HasSuffix(c.Name, "_id") {
+				continue
+			}
+			// Either a composite key through org_id, or a plain key to an
+			// instance table (users), which no organisation owns.
+			ok := false
+			for _, fk := range s.ForeignKeys {
+				if fk.Table != table {
+					continue
+				}
+				if fk.Columns == "org_id,"+c.Name && strings.HasPrefix(fk.RefColumns, "org_id,") {
+					ok = true
+				}
+				if _, refTenant := s.Column(fk.RefTable, "org_id"); fk.Columns == c.Name && !refTenant {
+					ok = true
+				}
+			}
+			if !ok {
+				problems = append(problems, table+"."+c.Name+" must reference a tenant table through (org_id, "+c.Name+")")
+			}
+		}
+	}
+	return problems
 }
 
 func hasForeignKey(s *db.Schema, table, col, ref, refCol string) bool {
@@ -291,7 +308,9 @@ func TestOpenErrors(t *testing.T) {
 		{"unknown scheme", db.Options{URL: "mysql://x"}, "must start with postgres://"},
 		{"malformed", db.Options{URL: "postgres://%zz"}, "malformed"},
 		{"unreachable", db.Options{URL: "postgres://u:s3cret@127.0.0.1:1/x?connect_timeout=2"}, "cannot reach PostgreSQL postgres://u:xxxxx@127.0.0.1:1/x"},
+		{"password in the query", db.Options{URL: "postgres://u@127.0.0.1:1/x?connect_timeout=2&password=s3cret"}, "password=xxxxx"},
 		{"data dir is a file", db.Options{DataDir: file}, "not a directory"},
+		{"option characters in the path", db.Options{DataDir: filepath.Join(t.TempDir(), "a#b")}, "must not contain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,6 +323,18 @@ func TestOpenErrors(t *testing.T) {
 				t.Fatalf("error %q: want it to contain %q and no password", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:pw@h:5432/db?sslmode=disable":     "postgres://u:xxxxx@h:5432/db?sslmode=disable",
+		"postgres://u@h/db?password=pw&sslpassword=pw2": "postgres://u@h/db?password=xxxxx&sslpassword=xxxxx",
+		"postgres:///db?host=%2Fvar%2Frun%2Fpostgresql": "postgres:///db?host=%2Fvar%2Frun%2Fpostgresql",
+	} {
+		if got := db.Redact(in); got != want {
+			t.Errorf("Redact(%s) = %s, want %s", in, got, want)
+		}
 	}
 }
 

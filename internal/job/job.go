@@ -68,6 +68,9 @@ func (e permanentError) Unwrap() error { return e.error }
 // Permanent marks err as not worth retrying: the job goes straight to dead.
 func Permanent(err error) error { return permanentError{err} }
 
+// IsPermanent tells whether err was marked with Permanent.
+func IsPermanent(err error) bool { return errors.As(err, new(permanentError)) }
+
 // Queue enqueues and runs jobs.
 type Queue struct {
 	db    *db.DB
@@ -201,6 +204,14 @@ func (q *Queue) claim(ctx context.Context) (*Job, Kind, error) {
 		RETURNING id, kind, slot, payload, attempts, max_attempts`
 	var j Job
 	var payload string
+	// A job whose last attempt's lease ran out (its worker died, maybe
+	// because of the job itself) is dead, not claimed again forever.
+	if _, err := q.db.Write.ExecContext(ctx, `
+		UPDATE jobs SET state = 'dead', lease_until = NULL, updated_at = $1,
+			last_error = 'the worker of the last attempt stopped before finishing (lease ran out)'
+		WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts`, now); err != nil {
+		return nil, Kind{}, fmt.Errorf("bury abandoned jobs: %w", err)
+	}
 	err := q.db.InTx(ctx, func(tx *db.Tx) error {
 		err := tx.QueryRowContext(ctx, query, args...).Scan(&j.ID, &j.Kind, &j.Slot, &payload, &j.Attempt, &j.MaxAttempts)
 		if err != nil {

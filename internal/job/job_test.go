@@ -169,6 +169,31 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	})
 }
 
+// A job that keeps killing its worker does not come back forever: after its
+// last attempt's lease ends, it is dead.
+func TestCrashingJobEndsDead(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		clk := clock.NewSettable(start)
+		q := job.New(d, clk, quiet)
+		q.Register("crash", job.Kind{MaxAttempts: 2, Lease: time.Minute, Handler: func(context.Context, job.Job) error { return nil }})
+		id := enqueue(t, d, q, "crash", nil, job.EnqueueOptions{})
+		for attempt := 1; attempt <= 2; attempt++ {
+			// Claim as a worker that then dies: mark running by hand.
+			if _, err := d.Write.ExecContext(ctx, `UPDATE jobs SET state = 'running', attempts = $1, lease_until = $2 WHERE id = $3`,
+				attempt, clock.Micros(clk.Now().Add(time.Minute)), id); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(2 * time.Minute)
+		}
+		if runOne(t, q) {
+			t.Fatal("a job whose last attempt died was claimed again")
+		}
+		if st, n, e := state(t, d, id); st != job.Dead || n != 2 || e == "" {
+			t.Fatalf("after the last attempt died: %s, %d attempts, %q", st, n, e)
+		}
+	})
+}
+
 func TestPeriodicRunsOncePerSlotAcrossNodes(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		clk := clock.NewSettable(start.Add(10 * time.Minute))
@@ -245,6 +270,9 @@ func TestCompetingWorkers(t *testing.T) {
 			}
 		}
 		t.Logf("%s: node A ran %d jobs, node B %d", d.Engine, byNode[0], byNode[1])
+		if byNode[0] == 0 || byNode[1] == 0 {
+			t.Errorf("one node ran every job (%d, %d): the nodes did not compete", byNode[0], byNode[1])
+		}
 	})
 }
 

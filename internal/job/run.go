@@ -3,7 +3,6 @@ package job
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -152,7 +151,7 @@ func (q *Queue) finish(j *Job, runErr error, shuttingDown bool) (string, error) 
 		outcome = "interrupted"
 		query = `UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_until = NULL, run_at = $1, updated_at = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'`
 		args = []any{now, j.ID, j.Attempt}
-	case j.Attempt >= j.MaxAttempts || errors.As(runErr, new(permanentError)):
+	case j.Attempt >= j.MaxAttempts || IsPermanent(runErr):
 		outcome = Dead
 		query = `UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3 AND attempts = $4 AND state = 'running'`
 		args = []any{truncate(runErr.Error()), now, j.ID, j.Attempt}

@@ -69,6 +69,9 @@ func loadRing(text, variable, dataDir, file string, generate bool) (*Ring, error
 		r.File = path
 		return r, nil
 	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory %s: %w", dataDir, err)
+		}
 		r := &Ring{Entries: []Entry{NewEntry()}, Source: path, File: path}
 		if err := WriteFile(path, r.String()); err != nil {
 			return nil, fmt.Errorf("generate %s: %w", path, err)

@@ -152,7 +152,7 @@ func (m *Mailer) send(ctx context.Context, j job.Job) error {
 		return m.setState(p.MessageID, Held, "no SMTP server configured")
 	}
 	if err := m.deliver(ctx, to, subject, text); err != nil {
-		if j.Attempt >= j.MaxAttempts {
+		if j.Attempt >= j.MaxAttempts || job.IsPermanent(err) {
 			if serr := m.setState(p.MessageID, Failed, err.Error()); serr != nil {
 				return serr
 			}
@@ -208,7 +208,13 @@ func (m *Mailer) deliver(ctx context.Context, to, subject, text string) error {
 		return job.Permanent(fmt.Errorf("SMTP settings: %w", err))
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("send through %s:%d: %w", m.cfg.Host, m.cfg.Port, err)
+		err = fmt.Errorf("send through %s:%d: %w", m.cfg.Host, m.cfg.Port, err)
+		// A 5xx answer (no such mailbox, refused) will not change on retry.
+		var se *gomail.SendError
+		if errors.As(err, &se) && !se.IsTemp() {
+			return job.Permanent(err)
+		}
+		return err
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ type smtpServer struct {
 	pool     *x509.CertPool
 	srv      *smtp.Server
 	down     atomic.Bool
+	refuse   atomic.Bool // answer 550 to every recipient
 }
 
 type received struct {
@@ -76,7 +77,13 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	s.cur.from = from
 	return nil
 }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error { s.cur.to = to; return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.s.refuse.Load() {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
+	s.cur.to = to
+	return nil
+}
 func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -235,6 +242,26 @@ func TestRetriedWhileServerIsDown(t *testing.T) {
 		drain(t, q)
 		if s := onlyMessage(t, m); s.State != mail.Sent || len(srv.got()) != 1 {
 			t.Fatalf("after the server came back: %+v, %d received", s, len(srv.got()))
+		}
+	})
+}
+
+// A permanent refusal (550: no such mailbox) is not retried: the message is
+// failed at once, with the server's answer for the operator.
+func TestPermanentRefusalFails(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		srv := startSMTP(t, "", "")
+		srv.refuse.Store(true)
+		clk := clock.NewSettable(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+		q := job.New(d, clk, quiet)
+		m := mail.New(d, clk, q, mail.Config{Host: "127.0.0.1", Port: srv.port, TLS: mail.TLSNone, From: "trust@example.com"}, quiet)
+		enqueue(t, d, m, mail.Message{To: "gone@example.com", Subject: "Hello", Text: "x"})
+		drain(t, q)
+		if s := onlyMessage(t, m); s.State != mail.Failed || !strings.Contains(s.LastError, "550") {
+			t.Fatalf("after a 550: %+v, want failed with the answer", s)
+		}
+		if c, _ := q.Counts(ctx); c[job.Dead] != 1 || c[job.Queued] != 0 {
+			t.Fatalf("job states %v: want the send job dead, not queued for retry", c)
 		}
 	})
 }

@@ -198,6 +198,13 @@ func ParseCIDRs(s string) ([]netip.Prefix, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%q is not an address or CIDR", part)
 		}
+		// Client addresses are compared unmapped: ::ffff:10.0.0.0/104 is 10.0.0.0/8.
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("%q mixes IPv4-mapped and IPv6 addresses: give the IPv4 range", part)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		out = append(out, p.Masked())
 	}
 	return out, nil

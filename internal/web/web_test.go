@@ -244,7 +244,7 @@ func TestStatic(t *testing.T) {
 	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/css") {
 		t.Fatalf("style.css: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	for _, p := range []string{"/static/", "/static/../go.mod", "/static/nope.css"} {
+	for _, p := range []string{"/static/", "/static/nope.css", "/static/templates"} {
 		if res := do(t, h, httptest.NewRequest("GET", p, nil)); res.StatusCode != 404 {
 			t.Errorf("%s: %d, want 404", p, res.StatusCode)
 		}
@@ -293,5 +293,9 @@ func TestClientIP(t *testing.T) {
 	}
 	if _, err := web.ParseCIDRs("10.0.0.0/33"); err == nil {
 		t.Error("accepted a bad CIDR")
+	}
+	mapped, err := web.ParseCIDRs("::ffff:10.0.0.0/104")
+	if err != nil || len(mapped) != 1 || mapped[0].String() != "10.0.0.0/8" {
+		t.Errorf("IPv4-mapped prefix: %v %v, want 10.0.0.0/8", mapped, err)
 	}
 }
