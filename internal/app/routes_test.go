@@ -16,13 +16,18 @@ import (
 
 func openApp(t *testing.T, edit func(*app.Config)) *app.App {
 	t.Helper()
+	return openAppClock(t, clock.System{}, edit)
+}
+
+func openAppClock(t *testing.T, clk clock.Clock, edit func(*app.Config)) *app.App {
+	t.Helper()
 	cfg := app.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.MetricsToken = "metrics-token"
 	if edit != nil {
 		edit(&cfg)
 	}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clk)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,14 @@ func New(t *testing.T) *Browser {
 	return &Browser{ctx: ctx, artifacts: dir}
 }
 
+// Context returns the browser's context with a one-minute limit, for steps
+// of a test's own (chromedp.Do with it).
+func (b *Browser) Context(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // Viewports a page is looked at in.
 var Viewports = []struct {
 	Name          string
