@@ -287,3 +287,54 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+func TestUserAndTokenCommands(t *testing.T) {
+	for _, e := range dbtest.Engines(t) {
+		t.Run(string(e), func(t *testing.T) {
+			clearEnv(t)
+			base := engineArgs(t, e)
+			if code, _, errOut := evident(t, append(base, "org", "create", "--slug", "acme", "--name", "Acme")...); code != 0 {
+				t.Fatal(errOut)
+			}
+			pwFile := filepath.Join(t.TempDir(), "pw")
+			if err := os.WriteFile(pwFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := evident(t, append(base, "user", "create", "--org", "acme", "--email", "alice@acme.example", "--role", "admin", "--password-file", pwFile)...)
+			if code != 0 || !strings.Contains(out, "new account alice@acme.example is now admin of acme") {
+				t.Fatalf("user create: %d %q %q", code, out, errOut)
+			}
+			code, _, errOut = evident(t, append(base, "user", "create", "--org", "acme", "--email", "bob@acme.example", "--role", "admin", "--password-file", filepath.Join(t.TempDir(), "none"))...)
+			if code != exitError {
+				t.Fatalf("missing password file: exit %d", code)
+			}
+			oneLine(t, errOut, "--password-file")
+			pwShort := filepath.Join(t.TempDir(), "short")
+			_ = os.WriteFile(pwShort, []byte("short\n"), 0o600)
+			code, _, errOut = evident(t, append(base, "user", "create", "--org", "acme", "--email", "bob@acme.example", "--role", "member", "--password-file", pwShort)...)
+			if code != exitError {
+				t.Fatalf("weak password: exit %d", code)
+			}
+			oneLine(t, errOut, "at least 12 characters")
+			code, _, errOut = evident(t, append(base, "user", "create", "--org", "acme", "--email", "bob@acme.example", "--role", "owner")...)
+			if code != exitUsage {
+				t.Fatalf("unknown role: exit %d", code)
+			}
+			oneLine(t, errOut, `role "owner"`)
+
+			code, out, errOut = evident(t, append(base, "token", "create", "--org", "acme", "--email", "alice@acme.example", "--role", "manager", "--name", "ci")...)
+			if code != 0 || !strings.HasPrefix(out, "evd_") || strings.Count(out, "\n") != 1 || strings.Contains(strings.TrimSpace(out), " ") {
+				t.Fatalf("token create must print the token alone: %d %q %q", code, out, errOut)
+			}
+			code, out, _ = evident(t, append(base, "user", "reset-link", "--email", "alice@acme.example")...)
+			if code != 0 || !strings.HasPrefix(out, "http://127.0.0.1:8080/app/reset/") {
+				t.Fatalf("reset-link: %d %q", code, out)
+			}
+			code, _, errOut = evident(t, append(base, "user", "reset-link", "--email", "nobody@acme.example")...)
+			if code != exitError {
+				t.Fatalf("reset-link for an unknown address: exit %d", code)
+			}
+			oneLine(t, errOut, "no account")
+		})
+	}
+}

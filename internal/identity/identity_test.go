@@ -320,16 +320,16 @@ func TestPasswordReset(t *testing.T) {
 		link := strings.Fields(held[0].Text[i:])[0]
 		token := link[strings.LastIndex(link, "/")+1:]
 
-		if err := e.ids.ResetPassword(ctx, token, "short"); apperr.FieldOf(err) != "password" {
+		if err := e.ids.ResetPassword(ctx, token, "short", client); apperr.FieldOf(err) != "password" {
 			t.Fatalf("weak new password: %v", err)
 		}
-		if err := e.ids.ResetPassword(ctx, token, "a brand new passphrase"); err != nil {
+		if err := e.ids.ResetPassword(ctx, token, "a brand new passphrase", client); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := e.ids.SessionByToken(ctx, old); err == nil {
 			t.Fatal("a reset must end every session")
 		}
-		if err := e.ids.ResetPassword(ctx, token, "another new passphrase"); apperr.CodeOf(err) != apperr.NotFound {
+		if err := e.ids.ResetPassword(ctx, token, "another new passphrase", client); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("second use of the link: %v", err)
 		}
 		if _, _, err := e.ids.SignIn(ctx, "erin@example.com", "a brand new passphrase", client); err != nil {
@@ -341,7 +341,7 @@ func TestPasswordReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clk.Advance(identity.ResetValidity + time.Second)
-		if err := e.ids.CheckResetToken(ctx, operatorLink[strings.LastIndex(operatorLink, "/")+1:]); err == nil {
+		if err := e.ids.CheckResetToken(ctx, operatorLink[strings.LastIndex(operatorLink, "/")+1:], client); err == nil {
 			t.Fatal("a reset link worked after an hour")
 		}
 		if _, err := e.ids.ResetLink(ctx, "nobody@example.com"); apperr.CodeOf(err) != apperr.NotFound {
@@ -368,6 +368,25 @@ func TestResetRequestsAreLimited(t *testing.T) {
 	})
 }
 
+// Guessing link tokens is limited per client address like guessing
+// passwords.
+func TestLinkGuessingIsLimited(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		var last error
+		for i := 0; i < 30; i++ {
+			if i%2 == 0 {
+				_, last = e.ids.InvitationByToken(ctx, "guess", client)
+			} else {
+				last = e.ids.CheckResetToken(ctx, "guess", client)
+			}
+		}
+		if apperr.CodeOf(last) != apperr.RateLimited {
+			t.Fatalf("30 unknown links from one address: %v, want rate limited", last)
+		}
+	})
+}
+
 func TestInvitations(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
@@ -380,7 +399,7 @@ func TestInvitations(t *testing.T) {
 			t.Fatalf("inviting a member: %v", err)
 		}
 		token := link[strings.LastIndex(link, "/")+1:]
-		if got, err := e.ids.InvitationByToken(ctx, token); err != nil || got.ID != inv.ID || got.OrgName != "Org A" {
+		if got, err := e.ids.InvitationByToken(ctx, token, client); err != nil || got.ID != inv.ID || got.OrgName != "Org A" {
 			t.Fatalf("lookup: %+v %v", got, err)
 		}
 		if _, u, err := e.ids.AcceptInvitationNewAccount(ctx, token, "Gus", goodPassword); err != nil {
@@ -404,7 +423,7 @@ func TestInvitations(t *testing.T) {
 		}
 		_, link3, _ := e.ids.Invite(ctx, e.orgA.ID, e.orgA.Name, admin.ID, "late@example.com", identity.Member)
 		e.clk.Advance(identity.InvitationValidity + time.Minute)
-		if _, err := e.ids.InvitationByToken(ctx, link3[strings.LastIndex(link3, "/")+1:]); err == nil {
+		if _, err := e.ids.InvitationByToken(ctx, link3[strings.LastIndex(link3, "/")+1:], client); err == nil {
 			t.Fatal("an invitation worked after 7 days")
 		}
 	})

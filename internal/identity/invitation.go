@@ -73,8 +73,18 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 var errBadInvitation = apperr.New(apperr.NotFound, "This invitation is unknown, used, revoked or expired. Ask for a new one.")
 
-// InvitationByToken returns the open invitation a link names.
-func (s *Service) InvitationByToken(ctx context.Context, token string) (*Invitation, error) {
+// InvitationByToken returns the open invitation a link names. Clients that
+// try many unknown links are rate limited.
+func (s *Service) InvitationByToken(ctx context.Context, token string, c Client) (*Invitation, error) {
+	var inv *Invitation
+	err := s.guardLink(ctx, c, func() (err error) {
+		inv, err = s.invitationByToken(ctx, token)
+		return err
+	})
+	return inv, err
+}
+
+func (s *Service) invitationByToken(ctx context.Context, token string) (*Invitation, error) {
 	var inv Invitation
 	var created, expires int64
 	err := s.db.Read.QueryRowContext(ctx, `
@@ -98,7 +108,7 @@ func (s *Service) InvitationByToken(ctx context.Context, token string) (*Invitat
 // AcceptInvitation makes the signed-in user a member. The invitation was
 // sent to one address: only the account with that address may accept it.
 func (s *Service) AcceptInvitation(ctx context.Context, token, userID string) (*Invitation, error) {
-	inv, err := s.InvitationByToken(ctx, token)
+	inv, err := s.invitationByToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +130,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, userID string) (*
 // AcceptInvitationNewAccount creates the invited address's account and its
 // membership.
 func (s *Service) AcceptInvitationNewAccount(ctx context.Context, token, name, password string) (*Invitation, *User, error) {
-	inv, err := s.InvitationByToken(ctx, token)
+	inv, err := s.invitationByToken(ctx, token)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -95,8 +95,30 @@ func (s *Service) ResetLink(ctx context.Context, email string) (string, error) {
 
 var errBadResetLink = apperr.New(apperr.NotFound, "This reset link is unknown, used or expired. Ask for a new one.")
 
+// guardLink runs lookup, a look-up of a link token, for client c: a client
+// that keeps presenting unknown links is blocked like a password guesser.
+func (s *Service) guardLink(ctx context.Context, c Client, lookup func() error) error {
+	key := RateKey("link-address", c.ip())
+	if wait, err := s.Limiter.Blocked(ctx, key); err != nil {
+		return err
+	} else if wait > 0 {
+		return tooMany(wait)
+	}
+	err := lookup()
+	if apperr.CodeOf(err) == apperr.NotFound {
+		if ferr := s.Limiter.Fail(ctx, key, AddressLimit); ferr != nil {
+			return ferr
+		}
+	}
+	return err
+}
+
 // CheckResetToken tells whether a reset link still works.
-func (s *Service) CheckResetToken(ctx context.Context, token string) error {
+func (s *Service) CheckResetToken(ctx context.Context, token string, c Client) error {
+	return s.guardLink(ctx, c, func() error { return s.checkResetToken(ctx, token) })
+}
+
+func (s *Service) checkResetToken(ctx context.Context, token string) error {
 	var expires int64
 	err := s.db.Read.QueryRowContext(ctx, `SELECT expires_at FROM password_resets WHERE token_hash = $1 AND used_at IS NULL`, hashToken(token)).Scan(&expires)
 	if isNoRows(err) || (err == nil && expires <= clock.Micros(s.clock.Now())) {
@@ -107,10 +129,14 @@ func (s *Service) CheckResetToken(ctx context.Context, token string) error {
 
 // ResetPassword sets a new password through a reset link, spends the link,
 // and ends every session of the account.
-func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
+func (s *Service) ResetPassword(ctx context.Context, token, password string, c Client) error {
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
+	return s.guardLink(ctx, c, func() error { return s.resetPassword(ctx, token, password) })
+}
+
+func (s *Service) resetPassword(ctx context.Context, token, password string) error {
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
 		now := clock.Micros(s.clock.Now())
 		var id, userID string

@@ -175,7 +175,7 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	if err := s.cfg.Identity.CheckResetToken(r.Context(), token); err != nil {
+	if err := s.cfg.Identity.CheckResetToken(r.Context(), token, s.client(r)); err != nil {
 		Error(w, r, err)
 		return
 	}
@@ -190,7 +190,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 		renderForm(w, r, "reset", apperr.Field("password_again", "the two passwords differ"), func(f form) any { return resetData{Form: f, Token: token} }, nil)
 		return
 	}
-	if err := s.cfg.Identity.ResetPassword(r.Context(), token, pw); err != nil {
+	if err := s.cfg.Identity.ResetPassword(r.Context(), token, pw, s.client(r)); err != nil {
 		renderForm(w, r, "reset", err, func(f form) any { return resetData{Form: f, Token: token} }, nil)
 		return
 	}
@@ -209,7 +209,7 @@ type inviteData struct {
 
 func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	inv, err := s.cfg.Identity.InvitationByToken(r.Context(), token)
+	inv, err := s.cfg.Identity.InvitationByToken(r.Context(), token, s.client(r))
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -229,7 +229,7 @@ func (s *Server) inviteData(r *http.Request, inv *identity.Invitation, token str
 
 func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	inv, err := s.cfg.Identity.InvitationByToken(r.Context(), token)
+	inv, err := s.cfg.Identity.InvitationByToken(r.Context(), token, s.client(r))
 	if err != nil {
 		Error(w, r, err)
 		return
