@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -105,5 +106,6 @@ func VerifyPassword(hash, pw string) bool {
 }
 
 // dummyHash is verified against when an account does not exist, so that
-// answering takes as long as for an account that does.
-var dummyHash = HashPassword("not a real password, only here to spend the same time")
+// answering takes as long as for an account that does. Made on first use:
+// commands that never sign anyone in do not pay for it.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("not a real password, only here to spend the same time") })
