@@ -56,6 +56,24 @@ func TestMeNeedsALiveToken(t *testing.T) {
 			t.Errorf("%s: %d %s %v, want 401 problem+json", name, status, ctype, body)
 		}
 	}
+	// API answers are never cached.
+	meReq := httptest.NewRequest("GET", "/api/v1/me", nil)
+	meReq.Header.Set("Authorization", "Bearer "+good)
+	meRec := httptest.NewRecorder()
+	h.ServeHTTP(meRec, meReq)
+	if got := meRec.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("API answer Cache-Control %q, want no-store", got)
+	}
+	// An organisation that requires 2FA refuses tokens of owners without it.
+	if err := a.Orgs.SetRequireTOTP(ctx, o.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if status, ctype, body := me(good); status != http.StatusForbidden || ctype != "application/problem+json" {
+		t.Fatalf("token of an owner without 2FA where 2FA is required: %d %v", status, body)
+	}
+	if err := a.Orgs.SetRequireTOTP(ctx, o.ID, false); err != nil {
+		t.Fatal(err)
+	}
 	// A session cookie is no credential for the API.
 	cookie, _, _ := a.Identity.SignIn(ctx, "a@acme.example", walkPassword, identity.Client{})
 	r := httptest.NewRequest("GET", "/api/v1/me", nil)

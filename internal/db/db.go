@@ -52,6 +52,17 @@ func (d Dialect) ForUpdateSkipLocked() string {
 	return ""
 }
 
+// ForUpdate is appended to a SELECT whose rows the transaction must hold
+// until it ends, so that a check and the write it allows cannot interleave
+// with another transaction's. SQLite transactions here take the write lock
+// at BEGIN (IMMEDIATE), which serialises them already.
+func (d Dialect) ForUpdate() string {
+	if d.Engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // Querier is what stores need: a *sql.DB, a *sql.Tx or a *Tx.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

@@ -286,11 +286,14 @@ func TestTOTP(t *testing.T) {
 		if _, err := e.ids.CompleteSignIn(ctx, token3, recovery[0], client); err == nil {
 			t.Fatal("a recovery code worked twice")
 		}
-		if err := e.ids.DisableTOTP(ctx, u.ID, "wrong password!"); err == nil {
+		if err := e.ids.DisableTOTP(ctx, u.ID, "wrong password!", ""); err == nil {
 			t.Fatal("disabled TOTP without the password")
 		}
-		if err := e.ids.DisableTOTP(ctx, u.ID, goodPassword); err != nil {
+		if err := e.ids.DisableTOTP(ctx, u.ID, goodPassword, ""); err != nil {
 			t.Fatal(err)
+		}
+		if _, _, err := e.ids.SessionByToken(ctx, full); err == nil {
+			t.Fatal("turning TOTP off left the other sessions alive")
 		}
 		if _, sess, _ := e.ids.SignIn(ctx, "dave@example.com", goodPassword, client); sess.MFAPending {
 			t.Fatal("second factor still asked for after turning it off")
@@ -421,10 +424,60 @@ func TestInvitations(t *testing.T) {
 		if _, err := e.ids.AcceptInvitation(ctx, token2, admin.ID); err != nil {
 			t.Fatal(err)
 		}
+		// An invitation dies with its sender's right to manage members.
+		_, link4, _ := e.ids.Invite(ctx, e.orgB.ID, e.orgB.Name, adminB.ID, "carl@example.com", identity.Admin)
+		if err := e.ids.SetRole(ctx, e.orgB.ID, admin.ID, identity.Admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.ids.SetRole(ctx, e.orgB.ID, adminB.ID, identity.Guest); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.ids.AcceptInvitationNewAccount(ctx, link4[strings.LastIndex(link4, "/")+1:], "Carl", goodPassword); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("invitation of a demoted admin: %v, want refused", err)
+		}
+
 		_, link3, _ := e.ids.Invite(ctx, e.orgA.ID, e.orgA.Name, admin.ID, "late@example.com", identity.Member)
 		e.clk.Advance(identity.InvitationValidity + time.Minute)
 		if _, err := e.ids.InvitationByToken(ctx, link3[strings.LastIndex(link3, "/")+1:], client); err == nil {
 			t.Fatal("an invitation worked after 7 days")
+		}
+	})
+}
+
+// With an SMTP server configured only the invitee's mailbox gets the link:
+// the inviter must not be able to open the account in their name.
+func TestInvitationLinkOnlyByMail(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		admin := e.member(t, e.orgA, "admin@example.com", identity.Admin)
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		k, _ := keys.Load(keys.Config{DataDir: t.TempDir(), Generate: true})
+		sending := mail.New(d, e.clk, job.New(d, e.clk, quiet), mail.Config{Host: "smtp.example.com", Port: 587, TLS: mail.TLSStartTLS, From: "evident@example.com"}, quiet)
+		ids := identity.NewService(d, e.clk, k, sending, "https://trust.example.com")
+		inv, link, err := ids.Invite(ctx, e.orgA.ID, e.orgA.Name, admin.ID, "gus@example.com", identity.Guest)
+		if err != nil || inv == nil || link != "" {
+			t.Fatalf("invite with SMTP: link %q, %v; want no link", link, err)
+		}
+	})
+}
+
+func TestConfirmPasswordIsLimited(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		u := e.member(t, e.orgA, "erin@example.com", identity.Member)
+		var last error
+		for range 8 {
+			last = e.ids.ChangePassword(ctx, u.ID, "not the password", "a brand new passphrase", "")
+		}
+		if apperr.CodeOf(last) != apperr.RateLimited {
+			t.Fatalf("eighth wrong current password: %v, want rate limited", last)
+		}
+		if err := e.ids.DisableTOTP(ctx, u.ID, goodPassword, ""); apperr.CodeOf(err) != apperr.RateLimited {
+			t.Fatalf("right password during the backoff: %v, want rate limited", err)
+		}
+		e.clk.Advance(16 * time.Minute)
+		if err := e.ids.ChangePassword(ctx, u.ID, goodPassword, "a brand new passphrase", ""); err != nil {
+			t.Fatalf("after the backoff: %v", err)
 		}
 	})
 }
@@ -479,6 +532,19 @@ func TestAPITokens(t *testing.T) {
 		}
 		if _, err := e.ids.AuthenticateToken(ctx, secret3); err != identity.ErrBadToken {
 			t.Fatal("revoked token still works")
+		}
+		// A token made with a token cannot outlive it.
+		notAfter := e.clk.Now().Add(48 * time.Hour)
+		if _, _, err := e.ids.CreateToken(ctx, identity.NewToken{OrgID: e.orgA.ID, UserID: admin.ID, Name: "child", Role: identity.Guest,
+			ExpiresIn: 72 * time.Hour, NotAfter: notAfter}); apperr.FieldOf(err) != "expires_in_days" {
+			t.Fatalf("token outliving its parent: %v", err)
+		}
+		if _, _, err := e.ids.CreateToken(ctx, identity.NewToken{OrgID: e.orgA.ID, UserID: admin.ID, Name: "child", Role: identity.Guest,
+			ExpiresIn: 24 * time.Hour, NotAfter: notAfter}); err != nil {
+			t.Fatalf("token within its parent's life: %v", err)
+		}
+		if _, _, err := e.ids.CreateToken(ctx, identity.NewToken{OrgID: e.orgA.ID, UserID: admin.ID, Name: "bad\xff", Role: identity.Guest}); apperr.FieldOf(err) != "name" {
+			t.Fatalf("token name that is not UTF-8: %v", err)
 		}
 		for _, bad := range []string{"", "evd_", "Bearer x", secret3 + "x"} {
 			if _, err := e.ids.AuthenticateToken(ctx, bad); err != identity.ErrBadToken {

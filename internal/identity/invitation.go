@@ -28,8 +28,10 @@ type Invitation struct {
 }
 
 // Invite creates an invitation and mails its link. inviterID is the admin
-// sending it. The link is returned too, for the admin to pass on when mail
-// is held.
+// sending it. The link is returned only when no SMTP server is configured
+// (the message is then held and the admin must pass the link on); when mail
+// goes out, only the invitee's mailbox gets the link, so an inviter cannot
+// open an account in someone else's name.
 func (s *Service) Invite(ctx context.Context, orgID, orgName, inviterID, email string, role Role) (*Invitation, string, error) {
 	email = strings.TrimSpace(email)
 	if err := CheckEmail(email); err != nil {
@@ -65,6 +67,9 @@ func (s *Service) Invite(ctx context.Context, orgID, orgName, inviterID, email s
 	})
 	if err != nil {
 		return nil, "", err
+	}
+	if s.mail.Sends() {
+		link = ""
 	}
 	return inv, link, nil
 }
@@ -120,7 +125,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, userID string) (*
 		return nil, apperr.New(apperr.Forbidden, "this invitation was sent to another e-mail address: sign in with that account")
 	}
 	return inv, s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := s.spendInvitation(ctx, tx, inv.ID); err != nil {
+		if err := s.spendInvitation(ctx, tx, inv); err != nil {
 			return err
 		}
 		return s.addMembership(ctx, tx, inv.OrgID, u.ID, inv.Role)
@@ -136,7 +141,7 @@ func (s *Service) AcceptInvitationNewAccount(ctx context.Context, token, name, p
 	}
 	var u *User
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		if err := s.spendInvitation(ctx, tx, inv.ID); err != nil {
+		if err := s.spendInvitation(ctx, tx, inv); err != nil {
 			return err
 		}
 		if u, err = s.createUser(ctx, tx, NewUser{Email: inv.Email, Name: name, Password: password}); err != nil {
@@ -147,9 +152,20 @@ func (s *Service) AcceptInvitationNewAccount(ctx context.Context, token, name, p
 	return inv, u, err
 }
 
-func (s *Service) spendInvitation(ctx context.Context, tx *db.Tx, id string) error {
+// spendInvitation marks the invitation used. It counts only while whoever
+// sent it may still manage members: an admin who was removed or demoted
+// cannot bring people in through invitations sent before.
+func (s *Service) spendInvitation(ctx context.Context, tx *db.Tx, inv *Invitation) error {
+	var inviterRole string
+	err := tx.QueryRowContext(ctx, `SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2`, inv.OrgID, inv.InvitedBy).Scan(&inviterRole)
+	if isNoRows(err) || (err == nil && !Allowed(Role(inviterRole), MembersManage)) {
+		return errBadInvitation
+	}
+	if err != nil {
+		return apperr.Wrap(err, "read inviter")
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL`,
-		clock.Micros(s.clock.Now()), id)
+		clock.Micros(s.clock.Now()), inv.ID)
 	if err != nil {
 		return apperr.Wrap(err, "accept invitation")
 	}

@@ -85,8 +85,14 @@ func (s *Service) MembershipsOf(ctx context.Context, userID string) ([]OrgRole, 
 	return out, rows.Err()
 }
 
-// lastAdminGuard refuses to leave an organisation without an admin.
+// lastAdminGuard refuses to leave an organisation without an admin. It
+// locks the organisation's row first: two admins demoting each other at the
+// same moment on PostgreSQL would otherwise both see the other one left.
 func lastAdminGuard(ctx context.Context, tx *db.Tx, orgID, userID string) error {
+	var id string
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM orgs WHERE id = $1`+tx.ForUpdate(), orgID).Scan(&id); err != nil && !isNoRows(err) {
+		return apperr.Wrap(err, "lock organisation")
+	}
 	var admins int
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'admin' AND user_id <> $2`, orgID, userID).Scan(&admins)
 	if err != nil {

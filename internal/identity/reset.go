@@ -45,7 +45,7 @@ func (s *Service) createReset(ctx context.Context, tx *db.Tx, userID string) (st
 // address and per client, so the feature cannot flood a mailbox.
 func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
 	acct := RateKey("reset-account", NormaliseEmail(email))
-	addr := RateKey("reset-address", c.ip())
+	addr := RateKey("reset-address", c.limitSubject())
 	if wait, err := s.Limiter.Blocked(ctx, acct, addr); err != nil {
 		return err
 	} else if wait > 0 {
@@ -98,7 +98,7 @@ var errBadResetLink = apperr.New(apperr.NotFound, "This reset link is unknown, u
 // guardLink runs lookup, a look-up of a link token, for client c: a client
 // that keeps presenting unknown links is blocked like a password guesser.
 func (s *Service) guardLink(ctx context.Context, c Client, lookup func() error) error {
-	key := RateKey("link-address", c.ip())
+	key := RateKey("link-address", c.limitSubject())
 	if wait, err := s.Limiter.Blocked(ctx, key); err != nil {
 		return err
 	} else if wait > 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/clock"
@@ -49,6 +50,20 @@ func (c Client) ip() string {
 		return "unknown"
 	}
 	return c.IP.String()
+}
+
+// limitSubject is what address rate limits count against: the address
+// itself for IPv4, its /64 network for IPv6, since one client usually holds
+// a whole /64 and could otherwise step to a fresh address per attempt.
+func (c Client) limitSubject() string {
+	if !c.IP.IsValid() {
+		return "unknown"
+	}
+	if ip := c.IP.Unmap(); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return c.IP.Unmap().String()
 }
 
 func (c Client) userAgent() string {
@@ -116,6 +131,9 @@ func CheckEmail(email string) error {
 }
 
 func checkName(name string) error {
+	if !utf8.ValidString(name) {
+		return apperr.Field("name", "the name must be valid UTF-8 text")
+	}
 	if len([]rune(name)) > 200 {
 		return apperr.Field("name", "the name must be at most 200 characters")
 	}
@@ -205,8 +223,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	if err != nil {
 		return err
 	}
-	if !VerifyPassword(u.passwordHash, current) {
-		return apperr.Field("current_password", "the current password is wrong")
+	if err := s.confirmPassword(ctx, u, current, "current_password"); err != nil {
+		return err
 	}
 	if err := CheckPassword(next); err != nil {
 		return err
@@ -216,12 +234,37 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	})
 }
 
+// confirmPassword checks the password of a signed-in user before a
+// sensitive change. Wrong guesses count against the account like sign-in
+// failures do, so a stolen session cannot be used to guess the password.
+func (s *Service) confirmPassword(ctx context.Context, u *User, password, field string) error {
+	key := RateKey("confirm-account", u.ID)
+	if wait, err := s.Limiter.Blocked(ctx, key); err != nil {
+		return err
+	} else if wait > 0 {
+		return tooMany(wait)
+	}
+	if !VerifyPassword(u.passwordHash, password) {
+		if err := s.Limiter.Fail(ctx, key, AccountLimit); err != nil {
+			return err
+		}
+		return apperr.Field(field, "the password is wrong")
+	}
+	return s.Limiter.Reset(ctx, key)
+}
+
 func (s *Service) setPassword(ctx context.Context, tx *db.Tx, userID, pw, keepSessionID string) error {
 	now := clock.Micros(s.clock.Now())
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3`,
 		HashPassword(pw), now, userID); err != nil {
 		return apperr.Wrap(err, "set password")
 	}
+	return endOtherSessions(ctx, tx, userID, keepSessionID, now)
+}
+
+// endOtherSessions revokes every session of the user but keepSessionID
+// (empty: all of them).
+func endOtherSessions(ctx context.Context, tx *db.Tx, userID, keepSessionID string, now int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3`, now, userID, keepSessionID)
 	return apperr.Wrap(err, "end sessions")
 }

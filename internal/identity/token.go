@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/clock"
@@ -42,13 +43,16 @@ type NewToken struct {
 	Name      string
 	Role      Role
 	ExpiresIn time.Duration // default 90 days, at most 366
+	// NotAfter, when set, is the latest expiry allowed: a token made with
+	// another token expires no later than that one.
+	NotAfter time.Time
 }
 
 // CreateToken creates an API token for the owner in the organisation with a
 // role no higher than the owner's, and returns it once.
 func (s *Service) CreateToken(ctx context.Context, in NewToken) (*APIToken, string, error) {
 	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" || len([]rune(in.Name)) > 100 || strings.IndexFunc(in.Name, unicode.IsControl) >= 0 {
+	if in.Name == "" || !utf8.ValidString(in.Name) || len([]rune(in.Name)) > 100 || strings.IndexFunc(in.Name, unicode.IsControl) >= 0 {
 		return nil, "", apperr.Field("name", "give the token a name of 1 to 100 characters")
 	}
 	if _, err := ParseRole(string(in.Role)); err != nil {
@@ -59,6 +63,10 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*APIToken, stri
 	}
 	if in.ExpiresIn < time.Hour || in.ExpiresIn > MaxTokenExpiry {
 		return nil, "", apperr.Field("expires_in_days", "a token lives between one hour and 366 days")
+	}
+	now := s.clock.Now()
+	if !in.NotAfter.IsZero() && now.Add(in.ExpiresIn).After(in.NotAfter) {
+		return nil, "", apperr.Field("expires_in_days", "a token made with another token cannot outlive it (that one expires %s)", in.NotAfter.UTC().Format(time.RFC3339))
 	}
 	owner, err := s.RoleIn(ctx, in.OrgID, in.UserID)
 	if err != nil {
@@ -73,7 +81,6 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*APIToken, stri
 	}
 	prefix := hex.EncodeToString(b)
 	secret := tokenScheme + prefix + "_" + newToken()
-	now := s.clock.Now()
 	t := &APIToken{ID: db.NewID(now), OrgID: in.OrgID, UserID: in.UserID, Name: in.Name, Role: in.Role, Prefix: tokenScheme + prefix,
 		CreatedAt: now, ExpiresAt: now.Add(in.ExpiresIn)}
 	_, err = s.db.Write.ExecContext(ctx, `

@@ -106,8 +106,8 @@ func (s *Service) secretOf(u *User) ([]byte, error) {
 // code cannot be replayed even within its 30 seconds.
 func (s *Service) acceptCode(ctx context.Context, q db.Querier, u *User, code string) (bool, error) {
 	code = strings.TrimSpace(strings.ReplaceAll(code, " ", ""))
-	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-		return false, nil
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" || u.totpSecret == "" {
+		return false, nil // no secret: TOTP was turned off meanwhile
 	}
 	plain, err := s.keys.Open(u.totpSecret, totpColumn.AAD(u.ID))
 	if err != nil {
@@ -210,7 +210,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, token, code string, c Clie
 		return "", apperr.New(apperr.Conflict, "this session needs no second factor")
 	}
 	acct := RateKey("totp-account", u.ID)
-	addr := RateKey("totp-address", c.ip())
+	addr := RateKey("totp-address", c.limitSubject())
 	if wait, err := s.Limiter.Blocked(ctx, acct, addr); err != nil {
 		return "", err
 	} else if wait > 0 {
@@ -248,21 +248,25 @@ func (s *Service) CompleteSignIn(ctx context.Context, token, code string, c Clie
 
 var errWrongCode = apperr.Field("code", "The code is wrong or was already used.")
 
-// DisableTOTP turns the second factor off after checking the password.
-func (s *Service) DisableTOTP(ctx context.Context, userID, password string) error {
+// DisableTOTP turns the second factor off after checking the password, and
+// ends the user's other sessions: whoever signed in elsewhere with the
+// second factor should not keep a session the account no longer needs.
+func (s *Service) DisableTOTP(ctx context.Context, userID, password, keepSessionID string) error {
 	u, err := s.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if !VerifyPassword(u.passwordHash, password) {
-		return apperr.Field("password", "the password is wrong")
+	if err := s.confirmPassword(ctx, u, password, "password"); err != nil {
+		return err
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
 		now := clock.Micros(s.clock.Now())
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = '', totp_enabled_at = NULL, updated_at = $1 WHERE id = $2`, now, userID); err != nil {
 			return apperr.Wrap(err, "disable TOTP")
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID)
-		return apperr.Wrap(err, "delete recovery codes")
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+			return apperr.Wrap(err, "delete recovery codes")
+		}
+		return endOtherSessions(ctx, tx, userID, keepSessionID, now)
 	})
 }

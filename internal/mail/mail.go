@@ -90,6 +90,10 @@ func New(d *db.DB, c clock.Clock, q *job.Queue, cfg Config, log *slog.Logger) *M
 	return m
 }
 
+// Sends tells whether an SMTP server is configured. Without one, messages
+// are held for the operator (see "evident mail list").
+func (m *Mailer) Sends() bool { return m.cfg.Host != "" }
+
 // Message is an e-mail to write. OrgID is empty for messages that belong to
 // no organisation (a sign-in link, say).
 type Message struct {

@@ -180,7 +180,7 @@ type inviteInput struct {
 type inviteOutput struct {
 	Body struct {
 		Invitation identity.Invitation `json:"invitation"`
-		Link       string              `json:"link" doc:"The link mailed to the invitee, valid 7 days."`
+		Link       string              `json:"link,omitempty" doc:"The invitation link, valid 7 days; given only when no SMTP server is configured and the message is held. Otherwise only the invitee's mailbox receives it."`
 	}
 }
 
@@ -276,8 +276,10 @@ func (s *Server) registerIdentityAPI(api huma.API) {
 			if !p.Role.AtLeast(in.Body.Role) {
 				return nil, apperr.Field("role", "a token cannot grant more than the %s role this request acts with", p.Role)
 			}
+			// A token cannot outlive the token that made it, or a leaked
+			// short-lived token could be stretched into a year-long one.
 			t, secret, err := s.cfg.Identity.CreateToken(ctx, identity.NewToken{OrgID: p.Org.ID, UserID: p.User.ID, Name: in.Body.Name,
-				Role: in.Body.Role, ExpiresIn: time.Duration(in.Body.ExpiresInDays) * 24 * time.Hour})
+				Role: in.Body.Role, ExpiresIn: time.Duration(in.Body.ExpiresInDays) * 24 * time.Hour, NotAfter: p.Token.Token.ExpiresAt})
 			if err != nil {
 				return nil, err
 			}

@@ -107,6 +107,9 @@ func (s *Server) checkOrg(p identity.Permission) Check {
 			if err != nil {
 				return err
 			}
+			if o.RequireTOTP && !tp.User.TOTPEnabled {
+				return apperr.New(apperr.Forbidden, "%s requires two-factor authentication: the token's owner must enrol in the console first", o.Name)
+			}
 			pr = &Principal{User: tp.User, Token: tp, Org: o, Role: tp.Role}
 		} else {
 			var err error

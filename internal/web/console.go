@@ -408,7 +408,7 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) totpDisable(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Identity.DisableTOTP(r.Context(), principal(r).User.ID, r.PostFormValue("password")); err != nil {
+	if err := s.cfg.Identity.DisableTOTP(r.Context(), principal(r).User.ID, r.PostFormValue("password"), principal(r).Session.ID); err != nil {
 		f, ok := formError(err, nil)
 		if !ok {
 			Error(w, r, err)
@@ -457,11 +457,12 @@ type membersData struct {
 	Invitations []identity.Invitation
 	CanManage   bool
 	Roles       []identity.Role
-	Link        string // an invitation link just created, to pass on if mail is held
+	Invited     *identity.Invitation // an invitation just sent
+	Link        string               // its link, given only when mail is held
 	Self        string
 }
 
-func (s *Server) members(w http.ResponseWriter, r *http.Request, status int, f form, link string) {
+func (s *Server) members(w http.ResponseWriter, r *http.Request, status int, f form, invited *identity.Invitation, link string) {
 	p := principal(r)
 	members, err := s.cfg.Identity.Members(r.Context(), p.Org.ID)
 	if err != nil {
@@ -474,16 +475,16 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, status int, f f
 		return
 	}
 	renderStatus(w, r, status, "members", membersData{Form: f, Members: members, Invitations: invs,
-		CanManage: identity.Allowed(p.Role, identity.MembersManage), Roles: identity.Roles, Link: link, Self: p.User.ID})
+		CanManage: identity.Allowed(p.Role, identity.MembersManage), Roles: identity.Roles, Invited: invited, Link: link, Self: p.User.ID})
 }
 
 func (s *Server) membersPage(w http.ResponseWriter, r *http.Request) {
-	s.members(w, r, http.StatusOK, form{}, "")
+	s.members(w, r, http.StatusOK, form{}, nil, "")
 }
 
 func (s *Server) membersFormError(w http.ResponseWriter, r *http.Request, err error) {
 	if f, ok := formError(err, nil); ok {
-		s.members(w, r, StatusOf(apperr.CodeOf(err)), f, "")
+		s.members(w, r, StatusOf(apperr.CodeOf(err)), f, nil, "")
 		return
 	}
 	Error(w, r, err)
@@ -509,17 +510,16 @@ func (s *Server) memberRemove(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	_, link, err := s.cfg.Identity.Invite(r.Context(), p.Org.ID, p.Org.Name, p.User.ID, r.PostFormValue("email"), identity.Role(r.PostFormValue("role")))
+	inv, link, err := s.cfg.Identity.Invite(r.Context(), p.Org.ID, p.Org.Name, p.User.ID, r.PostFormValue("email"), identity.Role(r.PostFormValue("role")))
 	if err != nil {
 		if f, ok := formError(err, map[string]string{"email": r.PostFormValue("email")}); ok {
-			s.members(w, r, StatusOf(apperr.CodeOf(err)), f, "")
+			s.members(w, r, StatusOf(apperr.CodeOf(err)), f, nil, "")
 			return
 		}
 		Error(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.members(w, r, http.StatusOK, form{}, link)
+	s.members(w, r, http.StatusOK, form{}, inv, link)
 }
 
 func (s *Server) inviteRevoke(w http.ResponseWriter, r *http.Request) {

@@ -91,6 +91,11 @@ func wrap(next http.Handler, c MiddlewareConfig) http.Handler {
 			h.Set(k, v)
 		}
 		h.Set("X-Request-Id", info.ID)
+		// Console and API answers hold private data and one-time secrets
+		// (tokens, reset and invitation links, TOTP secrets): never cached.
+		if strings.HasPrefix(r.URL.Path, "/app/") || strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
 
 		defer func() {
 			if p := recover(); p != nil {
