@@ -33,6 +33,10 @@ type Retention struct {
 	Keep   time.Duration
 	Action RetentionAction
 	Why    string
+	// OrgDays, when set, names a column of orgs with a number of days that
+	// replaces Keep for the rows of that organisation (0 keeps the default).
+	// The table must have org_id.
+	OrgDays string
 }
 
 // TableData is one table's entry in the registry.
@@ -91,7 +95,21 @@ var PersonalData = []TableData{
 		Retain: &Retention{After: "updated_at", Keep: 24 * time.Hour, Action: Delete,
 			Why: "failures older than an hour are already forgotten"},
 	},
+	{Table: "audit_heads"},
+	{Table: "audit_events"}, // personal data enters only as salted commitments
+	{
+		Table:    "audit_personal",
+		Personal: []string{"value"},
+		Purpose:  "say who did what, from where, in the audit log",
+		Retain: &Retention{After: "at", Keep: AuditPersonalRetention, Action: Delete, OrgDays: "audit_retention_days",
+			Why: "13 months covers a yearly audit period; the entries and their commitments stay"},
+	},
+	{Table: "audit_checkpoints"},
 }
+
+// AuditPersonalRetention is how long the personal data of audit entries is
+// kept unless an organisation chooses otherwise.
+const AuditPersonalRetention = 396 * 24 * time.Hour // 13 months of 30.5 days
 
 var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
@@ -106,16 +124,29 @@ func (d *DB) ApplyRetention(ctx context.Context, now time.Time) (map[string]int6
 		// Names come from the registry in code, never from input; check them
 		// anyway before they go into SQL text.
 		names := append([]string{t.Table, t.Retain.After}, t.Personal...)
+		if t.Retain.OrgDays != "" {
+			names = append(names, t.Retain.OrgDays)
+		}
 		for _, n := range names {
 			if !identifier.MatchString(n) {
 				return done, fmt.Errorf("retention: bad identifier %q", n)
 			}
 		}
 		cutoff := clock.Micros(now.Add(-t.Retain.Keep))
+		// expired is the condition on a row; with OrgDays the period is the
+		// organisation's own when it set one.
+		expired := fmt.Sprintf(`%s < $1`, t.Retain.After)
+		args := []any{cutoff}
+		if t.Retain.OrgDays != "" {
+			expired = fmt.Sprintf(`%s < CAST($1 AS BIGINT) - CAST($2 AS BIGINT) * COALESCE((SELECT NULLIF(o.%s, 0) FROM orgs o WHERE o.id = %s.org_id), CAST($3 AS BIGINT))`,
+				t.Retain.After, t.Retain.OrgDays, t.Table)
+			day := int64(24 * time.Hour / time.Microsecond)
+			args = []any{clock.Micros(now), day, int64(t.Retain.Keep / (24 * time.Hour))}
+		}
 		var query string
 		switch t.Retain.Action {
 		case Delete:
-			query = fmt.Sprintf(`DELETE FROM %s WHERE %s < $1`, t.Table, t.Retain.After)
+			query = fmt.Sprintf(`DELETE FROM %s WHERE %s`, t.Table, expired)
 		case Anonymise:
 			set := ""
 			for i, c := range t.Personal {
@@ -124,11 +155,11 @@ func (d *DB) ApplyRetention(ctx context.Context, now time.Time) (map[string]int6
 				}
 				set += c + " = ''"
 			}
-			query = fmt.Sprintf(`UPDATE %s SET %s WHERE %s < $1`, t.Table, set, t.Retain.After)
+			query = fmt.Sprintf(`UPDATE %s SET %s WHERE %s`, t.Table, set, expired)
 		default:
 			return done, fmt.Errorf("retention: unknown action %q for %s", t.Retain.Action, t.Table)
 		}
-		res, err := d.Write.ExecContext(ctx, query, cutoff)
+		res, err := d.Write.ExecContext(ctx, query, args...)
 		if err != nil {
 			return done, fmt.Errorf("retention on %s: %w", t.Table, err)
 		}
