@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/identity"
@@ -31,6 +32,7 @@ type App struct {
 	Mail     *mail.Mailer
 	Orgs     *org.Service
 	Identity *identity.Service
+	Audit    *audit.Log
 	Metrics  *web.Metrics
 	Web      *web.Server
 	settings settings
@@ -80,14 +82,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Queue = job.New(d, clk, log)
 	a.Queue.Observe = a.Metrics.ObserveJob
 	a.Mail = mail.New(d, clk, a.Queue, cfg.SMTP, log)
-	a.Orgs = org.NewService(d, clk)
-	a.Identity = identity.NewService(d, clk, k, a.Mail, s.baseURL.String())
+	a.Audit = audit.New(d, clk, k)
+	a.Orgs = org.NewService(d, clk, a.Audit)
+	a.Identity = identity.NewService(d, clk, k, a.Mail, a.Audit, s.baseURL.String())
 	registerHousekeeping(a)
 
 	a.Web = web.NewServer(web.Config{
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
-		Identity: a.Identity, Orgs: a.Orgs,
+		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit,
 	})
 	return a, nil
 }

@@ -7,10 +7,14 @@ import (
 	"github.com/evident-isms/evident/internal/job"
 )
 
-const retentionKind = "privacy.retention"
+const (
+	retentionKind  = "privacy.retention"
+	checkpointKind = "audit.checkpoint"
+)
 
 // registerHousekeeping schedules the instance's own periodic work: applying
-// the retention rules of the personal-data registry, hourly.
+// the retention rules of the personal-data registry, and signing a
+// checkpoint of every audit chain that moved, hourly.
 func registerHousekeeping(a *App) {
 	a.Queue.Register(retentionKind, job.Kind{Handler: func(ctx context.Context, _ job.Job) error {
 		done, err := a.DB.ApplyRetention(ctx, a.Clock.Now())
@@ -22,4 +26,9 @@ func registerHousekeeping(a *App) {
 		return err
 	}})
 	a.Queue.Every(retentionKind, time.Hour)
+	a.Queue.Register(checkpointKind, job.Kind{Handler: func(ctx context.Context, _ job.Job) error {
+		_, err := a.Audit.CheckpointAll(ctx)
+		return err
+	}})
+	a.Queue.Every(checkpointKind, time.Hour)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/db/dbtest"
@@ -34,6 +35,7 @@ type env struct {
 	ids   *identity.Service
 	mail  *mail.Mailer
 	queue *job.Queue
+	audit *audit.Log
 	orgA  *org.Org
 	orgB  *org.Org
 }
@@ -48,7 +50,8 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	}
 	q := job.New(d, clk, quiet)
 	m := mail.New(d, clk, q, mail.Config{}, quiet)
-	orgs := org.NewService(d, clk)
+	al := audit.New(d, clk, k)
+	orgs := org.NewService(d, clk, al)
 	a, err := orgs.Create(ctx, org.CreateInput{Slug: "org-a", Name: "Org A"})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +60,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{d: d, clk: clk, ids: identity.NewService(d, clk, k, m, "https://trust.example.com"), mail: m, queue: q, orgA: a, orgB: b}
+	return &env{d: d, clk: clk, ids: identity.NewService(d, clk, k, m, al, "https://trust.example.com"), audit: al, mail: m, queue: q, orgA: a, orgB: b}
 }
 
 func (e *env) member(t *testing.T, o *org.Org, email string, role identity.Role) *identity.User {
@@ -453,7 +456,7 @@ func TestInvitationLinkOnlyByMail(t *testing.T) {
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		k, _ := keys.Load(keys.Config{DataDir: t.TempDir(), Generate: true})
 		sending := mail.New(d, e.clk, job.New(d, e.clk, quiet), mail.Config{Host: "smtp.example.com", Port: 587, TLS: mail.TLSStartTLS, From: "evident@example.com"}, quiet)
-		ids := identity.NewService(d, e.clk, k, sending, "https://trust.example.com")
+		ids := identity.NewService(d, e.clk, k, sending, e.audit, "https://trust.example.com")
 		inv, link, err := ids.Invite(ctx, e.orgA.ID, e.orgA.Name, admin.ID, "gus@example.com", identity.Guest)
 		if err != nil || inv == nil || link != "" {
 			t.Fatalf("invite with SMTP: link %q, %v; want no link", link, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/mail"
@@ -60,6 +61,10 @@ func (s *Service) Invite(ctx context.Context, orgID, orgName, inviterID, email s
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			inv.ID, orgID, email, NormaliseEmail(email), string(role), hashToken(token), inviterID, clock.Micros(now), clock.Micros(inv.ExpiresAt)); err != nil {
 			return apperr.Wrap(err, "create invitation")
+		}
+		if err := s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "invitation.create", TargetType: "invitation", TargetID: inv.ID,
+			Fields: map[string]any{"email": email, "role": string(role)}}); err != nil {
+			return err
 		}
 		_, err := s.mail.Enqueue(ctx, tx, mail.Message{OrgID: orgID, To: email, Subject: "You are invited to " + oneLine(orgName) + " on Evident",
 			Text: fmt.Sprintf("You are invited to join %s on Evident as %s.\n\nOpen this link within 7 days to accept:\n%s\n", orgName, role, link)})
@@ -172,7 +177,8 @@ func (s *Service) spendInvitation(ctx context.Context, tx *db.Tx, inv *Invitatio
 	if n, _ := res.RowsAffected(); n == 0 {
 		return errBadInvitation
 	}
-	return nil
+	return s.audit.Record(ctx, tx, audit.Event{OrgID: inv.OrgID, Action: "invitation.accept", TargetType: "invitation", TargetID: inv.ID,
+		Fields: map[string]any{"role": string(inv.Role)}})
 }
 
 // Invitations lists an organisation's open invitations, newest first.
@@ -200,13 +206,15 @@ func (s *Service) Invitations(ctx context.Context, orgID string) ([]Invitation, 
 
 // RevokeInvitation withdraws an open invitation of the organisation.
 func (s *Service) RevokeInvitation(ctx context.Context, orgID, id string) error {
-	res, err := s.db.Write.ExecContext(ctx, `UPDATE invitations SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL`,
-		clock.Micros(s.clock.Now()), orgID, id)
-	if err != nil {
-		return apperr.Wrap(err, "revoke invitation")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apperr.New(apperr.NotFound, "no such open invitation")
-	}
-	return nil
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL`,
+			clock.Micros(s.clock.Now()), orgID, id)
+		if err != nil {
+			return apperr.Wrap(err, "revoke invitation")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "no such open invitation")
+		}
+		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "invitation.revoke", TargetType: "invitation", TargetID: id})
+	})
 }

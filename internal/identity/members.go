@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
@@ -124,7 +125,8 @@ func (s *Service) SetRole(ctx context.Context, orgID, userID string, role Role) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.NotFound, "no such member")
 		}
-		return nil
+		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "membership.role_change", TargetType: "user", TargetID: userID,
+			Fields: map[string]any{"role": string(role)}})
 	})
 }
 
@@ -145,6 +147,6 @@ func (s *Service) RemoveMember(ctx context.Context, orgID, userID string) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.NotFound, "no such member")
 		}
-		return nil
+		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "membership.remove", TargetType: "user", TargetID: userID})
 	})
 }

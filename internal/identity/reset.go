@@ -3,9 +3,11 @@ package identity
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/mail"
@@ -59,6 +61,12 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		// Recorded whether the address has an account or not; the entry
+		// holds the address only as a commitment.
+		if err := s.audit.Record(ctx, tx, audit.Event{Action: "user.reset_request", Actor: audit.System("reset"), TargetType: "user",
+			Personal: map[string]string{"email": strings.TrimSpace(email)}}); err != nil {
+			return err
+		}
 		u, err := s.UserByEmail(ctx, tx, email)
 		if err != nil || u == nil {
 			return err
@@ -87,8 +95,10 @@ func (s *Service) ResetLink(ctx context.Context, email string) (string, error) {
 		if u == nil {
 			return apperr.New(apperr.NotFound, "no account with e-mail address %q", email)
 		}
-		link, err = s.createReset(ctx, tx, u.ID)
-		return err
+		if link, err = s.createReset(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.reset_link", TargetType: "user", TargetID: u.ID})
 	})
 	return link, err
 }
@@ -154,6 +164,9 @@ func (s *Service) resetPassword(ctx context.Context, token, password string) err
 		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL`, now, userID); err != nil {
 			return apperr.Wrap(err, "spend reset links")
 		}
-		return s.setPassword(ctx, tx, userID, password, "")
+		if err := s.setPassword(ctx, tx, userID, password, ""); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.password_reset", Actor: asUser(userID), TargetType: "user", TargetID: userID})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/keys"
@@ -23,6 +24,7 @@ type Service struct {
 	clock   clock.Clock
 	keys    *keys.Keys
 	mail    *mail.Mailer
+	audit   *audit.Log
 	baseURL string
 	Limiter *Limiter
 
@@ -34,8 +36,8 @@ type Service struct {
 
 // NewService returns the identity service. baseURL (scheme and host) is
 // where links in e-mails point.
-func NewService(d *db.DB, c clock.Clock, k *keys.Keys, m *mail.Mailer, baseURL string) *Service {
-	return &Service{db: d, clock: c, keys: k, mail: m, baseURL: strings.TrimSuffix(baseURL, "/"),
+func NewService(d *db.DB, c clock.Clock, k *keys.Keys, m *mail.Mailer, a *audit.Log, baseURL string) *Service {
+	return &Service{db: d, clock: c, keys: k, mail: m, audit: a, baseURL: strings.TrimSuffix(baseURL, "/"),
 		Limiter: &Limiter{db: d, clock: c}, SessionIdle: 30 * time.Minute, SessionAbsolute: 12 * time.Hour}
 }
 
@@ -176,8 +178,19 @@ func (s *Service) createUser(ctx context.Context, tx *db.Tx, in NewUser) (*User,
 	if err != nil {
 		return nil, apperr.Wrap(err, "create user")
 	}
-	return u, nil
+	return u, s.audit.Record(ctx, tx, audit.Event{Action: "user.create", TargetType: "user", TargetID: u.ID,
+		Fields: map[string]any{"email": u.Email, "name": u.Name}})
 }
+
+// record writes an event that goes with no other change (a failed sign-in,
+// say) in a transaction of its own.
+func (s *Service) record(ctx context.Context, ev audit.Event) error {
+	return s.db.InTx(ctx, func(tx *db.Tx) error { return s.audit.Record(ctx, tx, ev) })
+}
+
+// asUser is the actor of events a user causes before any session names
+// them (signing in, resetting a password).
+func asUser(id string) audit.Actor { return audit.Actor{Type: audit.ActorUser, ID: id} }
 
 // CreateMember creates the account if the e-mail has none (then the
 // password is required) and gives it role in the organisation.
@@ -213,7 +226,11 @@ func (s *Service) addMembership(ctx context.Context, tx *db.Tx, orgID, userID st
 	if db.IsForeignKeyViolation(err) {
 		return apperr.New(apperr.NotFound, "no such organisation")
 	}
-	return apperr.Wrap(err, "add membership")
+	if err != nil {
+		return apperr.Wrap(err, "add membership")
+	}
+	return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "membership.create", TargetType: "user", TargetID: userID,
+		Fields: map[string]any{"role": string(role)}})
 }
 
 // ChangePassword sets a new password after checking the current one, and
@@ -230,7 +247,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		return s.setPassword(ctx, tx, userID, next, keepSessionID)
+		if err := s.setPassword(ctx, tx, userID, next, keepSessionID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.password_change", TargetType: "user", TargetID: userID})
 	})
 }
 

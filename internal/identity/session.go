@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
@@ -51,14 +53,23 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		if err := s.Limiter.Fail(ctx, addr, AddressLimit); err != nil {
 			return "", nil, err
 		}
+		// Known and unknown addresses leave the same trace: the address
+		// tried, as a commitment.
+		if err := s.record(ctx, audit.Event{Action: "user.sign_in_failed", Actor: audit.System("sign-in"), TargetType: "user",
+			Personal: map[string]string{"email": strings.TrimSpace(email)}}); err != nil {
+			return "", nil, err
+		}
 		return "", nil, ErrWrongCredentials
 	}
 	if err := s.Limiter.Reset(ctx, acct); err != nil {
 		return "", nil, err
 	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		token, sess, err = s.openSession(ctx, tx, u.ID, u.TOTPEnabled, c)
-		return err
+		if token, sess, err = s.openSession(ctx, tx, u.ID, u.TOTPEnabled, c); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.sign_in", Actor: asUser(u.ID), TargetType: "session", TargetID: sess.ID,
+			Fields: map[string]any{"second_factor_pending": u.TOTPEnabled}})
 	})
 	return token, sess, err
 }
@@ -146,9 +157,19 @@ func (s *Service) SessionByToken(ctx context.Context, token string) (*Session, *
 
 // SignOut ends the session a cookie names.
 func (s *Service) SignOut(ctx context.Context, token string) error {
-	_, err := s.db.Write.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL`,
-		clock.Micros(s.clock.Now()), hashToken(token))
-	return apperr.Wrap(err, "sign out")
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		var id, userID string
+		err := tx.QueryRowContext(ctx, `
+			UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL RETURNING id, user_id`,
+			clock.Micros(s.clock.Now()), hashToken(token)).Scan(&id, &userID)
+		if isNoRows(err) {
+			return nil // already ended: signing out again is no error
+		}
+		if err != nil {
+			return apperr.Wrap(err, "sign out")
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.sign_out", Actor: asUser(userID), TargetType: "session", TargetID: id})
+	})
 }
 
 // Sessions lists a user's live sessions, newest first.
@@ -175,13 +196,15 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 
 // RevokeSession ends one of the user's own sessions.
 func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) error {
-	res, err := s.db.Write.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`,
-		clock.Micros(s.clock.Now()), sessionID, userID)
-	if err != nil {
-		return apperr.Wrap(err, "revoke session")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apperr.New(apperr.NotFound, "no such session")
-	}
-	return nil
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`,
+			clock.Micros(s.clock.Now()), sessionID, userID)
+		if err != nil {
+			return apperr.Wrap(err, "revoke session")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "no such session")
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "session.revoke", TargetType: "session", TargetID: sessionID})
+	})
 }

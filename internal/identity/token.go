@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
@@ -83,12 +84,18 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*APIToken, stri
 	secret := tokenScheme + prefix + "_" + newToken()
 	t := &APIToken{ID: db.NewID(now), OrgID: in.OrgID, UserID: in.UserID, Name: in.Name, Role: in.Role, Prefix: tokenScheme + prefix,
 		CreatedAt: now, ExpiresAt: now.Add(in.ExpiresIn)}
-	_, err = s.db.Write.ExecContext(ctx, `
-		INSERT INTO api_tokens (id, org_id, user_id, name, role, prefix, token_hash, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		t.ID, t.OrgID, t.UserID, t.Name, string(t.Role), t.Prefix, hashToken(secret), clock.Micros(now), clock.Micros(t.ExpiresAt))
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO api_tokens (id, org_id, user_id, name, role, prefix, token_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			t.ID, t.OrgID, t.UserID, t.Name, string(t.Role), t.Prefix, hashToken(secret), clock.Micros(now), clock.Micros(t.ExpiresAt)); err != nil {
+			return apperr.Wrap(err, "create token")
+		}
+		return s.audit.Record(ctx, tx, audit.Event{OrgID: t.OrgID, Action: "token.create", TargetType: "token", TargetID: t.ID,
+			Fields: map[string]any{"owner": t.UserID, "token_name": t.Name, "role": string(t.Role), "prefix": t.Prefix, "expires_at": clock.Micros(t.ExpiresAt)}})
+	})
 	if err != nil {
-		return nil, "", apperr.Wrap(err, "create token")
+		return nil, "", err
 	}
 	return t, secret, nil
 }
@@ -177,14 +184,16 @@ func (s *Service) Tokens(ctx context.Context, orgID, ownerID string) ([]APIToken
 // RevokeToken revokes a token of the organisation; with ownerID set, only
 // if that user owns it.
 func (s *Service) RevokeToken(ctx context.Context, orgID, ownerID, id string) error {
-	res, err := s.db.Write.ExecContext(ctx, `
-		UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND ($4 = '' OR user_id = $4) AND revoked_at IS NULL`,
-		clock.Micros(s.clock.Now()), orgID, id, ownerID)
-	if err != nil {
-		return apperr.Wrap(err, "revoke token")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apperr.New(apperr.NotFound, "no such token")
-	}
-	return nil
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE api_tokens SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND ($4 = '' OR user_id = $4) AND revoked_at IS NULL`,
+			clock.Micros(s.clock.Now()), orgID, id, ownerID)
+		if err != nil {
+			return apperr.Wrap(err, "revoke token")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "no such token")
+		}
+		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "token.revoke", TargetType: "token", TargetID: id})
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/keys"
@@ -157,8 +158,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]strin
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_enabled_at = $1, updated_at = $1 WHERE id = $2`, now, u.ID); err != nil {
 			return apperr.Wrap(err, "enable TOTP")
 		}
-		codes, err = s.newRecoveryCodes(ctx, tx, u.ID)
-		return err
+		if codes, err = s.newRecoveryCodes(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.totp_enable", TargetType: "user", TargetID: u.ID})
 	})
 	return codes, err
 }
@@ -218,8 +221,10 @@ func (s *Service) CompleteSignIn(ctx context.Context, token, code string, c Clie
 	}
 	var newTok string
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		method := "totp"
 		ok, err := s.acceptCode(ctx, tx, u, code)
 		if err == nil && !ok && len(normaliseRecovery(code)) == 16 {
+			method = "recovery_code"
 			ok, err = s.useRecoveryCode(ctx, tx, u.ID, code)
 		}
 		if err != nil {
@@ -228,10 +233,17 @@ func (s *Service) CompleteSignIn(ctx context.Context, token, code string, c Clie
 		if !ok {
 			return errWrongCode
 		}
-		newTok, _, err = s.rotateSession(ctx, tx, sess, c)
-		return err
+		var full *Session
+		if newTok, full, err = s.rotateSession(ctx, tx, sess, c); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.second_factor", Actor: asUser(u.ID), TargetType: "session", TargetID: full.ID,
+			Fields: map[string]any{"method": method}})
 	})
 	if err == errWrongCode {
+		if err := s.record(ctx, audit.Event{Action: "user.second_factor_failed", Actor: asUser(u.ID), TargetType: "user", TargetID: u.ID}); err != nil {
+			return "", err
+		}
 		if err := s.Limiter.Fail(ctx, acct, AccountLimit); err != nil {
 			return "", err
 		}
@@ -267,6 +279,9 @@ func (s *Service) DisableTOTP(ctx context.Context, userID, password, keepSession
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
 			return apperr.Wrap(err, "delete recovery codes")
 		}
-		return endOtherSessions(ctx, tx, userID, keepSessionID, now)
+		if err := endOtherSessions(ctx, tx, userID, keepSessionID, now); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.totp_disable", TargetType: "user", TargetID: userID})
 	})
 }

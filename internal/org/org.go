@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
@@ -24,8 +25,11 @@ type Org struct {
 	// RequireTOTP makes every member enrol a second factor before using
 	// the organisation's console.
 	RequireTOTP bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// AuditRetentionDays is how long the personal data of the audit log is
+	// kept; 0 means the default of 13 months.
+	AuditRetentionDays int
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Location returns the organisation's time zone.
@@ -41,10 +45,13 @@ func (o Org) Location() *time.Location {
 type Service struct {
 	db    *db.DB
 	clock clock.Clock
+	audit *audit.Log
 }
 
 // NewService returns the organisation service.
-func NewService(d *db.DB, c clock.Clock) *Service { return &Service{db: d, clock: c} }
+func NewService(d *db.DB, c clock.Clock, a *audit.Log) *Service {
+	return &Service{db: d, clock: c, audit: a}
+}
 
 // CreateInput is what creating an organisation takes.
 type CreateInput struct {
@@ -114,7 +121,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Org, error) {
 	}
 	now := s.clock.Now()
 	o.ID, o.CreatedAt, o.UpdatedAt = db.NewID(now), now, now
-	err := s.db.InTx(ctx, func(tx *db.Tx) error { return insert(ctx, tx, o) })
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := insert(ctx, tx, o); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{OrgID: o.ID, Action: "org.create", TargetType: "org", TargetID: o.ID,
+			Fields: map[string]any{"slug": o.Slug, "org_name": o.Name, "time_zone": o.TimeZone}})
+	})
 	if db.IsUniqueViolation(err) {
 		return nil, &apperr.Error{Code: apperr.Conflict, Field: "slug", Message: "an organisation with slug \"" + o.Slug + "\" already exists"}
 	}
@@ -138,11 +151,48 @@ func (s *Service) ByID(ctx context.Context, id string) (*Org, error) {
 	return byID(ctx, s.db.Read, id)
 }
 
-// SetRequireTOTP turns the second-factor requirement on or off.
-func (s *Service) SetRequireTOTP(ctx context.Context, id string, on bool) error {
+// Settings are what an organisation's admins change on its settings page.
+type Settings struct {
+	RequireTOTP        bool
+	AuditRetentionDays int // 0: the default; else 30 to 3650
+}
+
+// Settings returns the organisation's current settings.
+func (o Org) Settings() Settings {
+	return Settings{RequireTOTP: o.RequireTOTP, AuditRetentionDays: o.AuditRetentionDays}
+}
+
+// Bounds of the audit personal-data retention an organisation may choose.
+const (
+	MinAuditRetentionDays = 30
+	MaxAuditRetentionDays = 3650
+)
+
+// SetSettings changes the organisation's settings.
+func (s *Service) SetSettings(ctx context.Context, id string, set Settings) error {
+	if set.AuditRetentionDays != 0 && (set.AuditRetentionDays < MinAuditRetentionDays || set.AuditRetentionDays > MaxAuditRetentionDays) {
+		return apperr.Field("audit_retention_days", "keep audit personal data between %d and %d days, or 0 for the default of 13 months",
+			MinAuditRetentionDays, MaxAuditRetentionDays)
+	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		return setRequireTOTP(ctx, tx, id, on, s.clock.Now())
+		if err := setSettings(ctx, tx, id, set, s.clock.Now()); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, tx, audit.Event{OrgID: id, Action: "org.settings_change", TargetType: "org", TargetID: id,
+			Fields: map[string]any{"require_totp": set.RequireTOTP, "audit_retention_days": set.AuditRetentionDays}})
 	})
+}
+
+// SetRequireTOTP turns the second-factor requirement on or off, keeping the
+// other settings.
+func (s *Service) SetRequireTOTP(ctx context.Context, id string, on bool) error {
+	o, err := s.ByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	set := o.Settings()
+	set.RequireTOTP = on
+	return s.SetSettings(ctx, id, set)
 }
 
 // BySlug returns the live organisation with the slug.

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/db/dbtest"
+	"github.com/evident-isms/evident/internal/keys"
 	"github.com/evident-isms/evident/internal/org"
 )
 
@@ -16,7 +18,7 @@ var ctx = context.Background()
 
 func TestCreate(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := org.NewService(d, clock.NewSettable(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)))
+		s := newService(t, d)
 		tests := []struct {
 			name  string
 			in    org.CreateInput
@@ -77,7 +79,7 @@ func TestCreate(t *testing.T) {
 
 func TestDeletedOrgFreesItsSlug(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := org.NewService(d, clock.NewSettable(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)))
+		s := newService(t, d)
 		if _, err := s.Create(ctx, org.CreateInput{Slug: "gone", Name: "Gone"}); err != nil {
 			t.Fatal(err)
 		}
@@ -91,4 +93,14 @@ func TestDeletedOrgFreesItsSlug(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func newService(t *testing.T, d *db.DB) *org.Service {
+	t.Helper()
+	clk := clock.NewSettable(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	k, err := keys.Load(keys.Config{DataDir: t.TempDir(), Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org.NewService(d, clk, audit.New(d, clk, k))
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
@@ -34,6 +35,7 @@ type Config struct {
 
 	Identity *identity.Service
 	Orgs     *org.Service
+	Audit    *audit.Log
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
