@@ -107,6 +107,8 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"members", "/app/o/acme/members"},
 		{"tokens", "/app/o/acme/tokens"},
 		{"settings", "/app/o/acme/settings"},
+		{"audit", "/app/o/acme/audit"},
+		{"audit-filtered", "/app/o/acme/audit?action=membership.&limit=1"},
 		{"account", "/app/account"},
 		{"account-2fa", "/app/account/2fa"},
 		{"organisations", "/app/?all=1"},

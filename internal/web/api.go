@@ -132,6 +132,7 @@ func (s *Server) registerAPI() {
 		"with the lower of its role and its owner's current role. Errors are RFC 9457 problem documents."
 	h := huma.NewAPI(cfg, routerAdapter{s.Router})
 	s.registerIdentityAPI(h)
+	s.registerAuditAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -79,7 +80,15 @@ func (s *Server) signedIn(r *http.Request) (*Principal, error) {
 	}
 	p := &Principal{User: u, Session: sess}
 	info.Principal, info.User = p, u.ID
+	info.setActor(audit.Actor{Type: audit.ActorUser, ID: u.ID})
 	return p, nil
+}
+
+// setActor names who the request's audit events are by.
+func (i *Info) setActor(a audit.Actor) {
+	if i.Audit != nil {
+		i.Audit.Actor = a
+	}
 }
 
 // checkAccount guards a user's own pages: any signed-in console user.
@@ -133,6 +142,11 @@ func (s *Server) checkOrg(p identity.Permission) Check {
 			pr.Org, pr.Role = o, role
 		}
 		info.Principal, info.Org, info.User = pr, pr.Org.Slug, pr.User.ID
+		if pr.Token != nil {
+			info.setActor(audit.Actor{Type: audit.ActorToken, ID: pr.Token.Token.ID})
+		} else {
+			info.setActor(audit.Actor{Type: audit.ActorUser, ID: pr.User.ID})
+		}
 		if !identity.Allowed(pr.Role, p) {
 			return apperr.New(apperr.Forbidden, "your role (%s) does not allow this", pr.Role)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/org"
 )
 
 // registerConsole registers the signed-in console: sign-in, account pages
@@ -46,6 +47,7 @@ func (s *Server) registerConsole() {
 	rt.HandleFunc("GET", "/app/o/{slug}/tokens", identity.TokensOwn, s.tokensPage)
 	rt.HandleFunc("POST", "/app/o/{slug}/tokens", identity.TokensOwn, s.tokenCreate)
 	rt.HandleFunc("POST", "/app/o/{slug}/tokens/{id}/revoke", identity.TokensOwn, s.tokenRevoke)
+	rt.HandleFunc("GET", "/app/o/{slug}/audit", identity.AuditRead, s.auditPage)
 	rt.HandleFunc("GET", "/app/o/{slug}/settings", identity.SettingsManage, s.settingsPage)
 	rt.HandleFunc("POST", "/app/o/{slug}/settings", identity.SettingsManage, s.saveSettings)
 }
@@ -598,14 +600,36 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, "/app/o/"+p.Org.Slug+"/tokens")
 }
 
+type settingsData struct {
+	Form  form
+	Saved bool
+	Min   int
+	Max   int
+}
+
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
-	render(w, r, "settings", r.URL.Query().Get("done") != "")
+	p := principal(r)
+	render(w, r, "settings", settingsData{Saved: r.URL.Query().Get("done") != "", Min: org.MinAuditRetentionDays, Max: org.MaxAuditRetentionDays,
+		Form: form{Values: map[string]string{"audit_retention_days": strconv.Itoa(p.Org.AuditRetentionDays)}}})
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	if err := s.cfg.Orgs.SetRequireTOTP(r.Context(), p.Org.ID, r.PostFormValue("require_totp") == "on"); err != nil {
-		Error(w, r, err)
+	days := strings.TrimSpace(r.PostFormValue("audit_retention_days"))
+	set := org.Settings{RequireTOTP: r.PostFormValue("require_totp") == "on"}
+	var err error
+	if days != "" {
+		if set.AuditRetentionDays, err = strconv.Atoi(days); err != nil {
+			err = apperr.Field("audit_retention_days", "%q is not a number of days", days)
+		}
+	}
+	if err == nil {
+		err = s.cfg.Orgs.SetSettings(r.Context(), p.Org.ID, set)
+	}
+	if err != nil {
+		renderForm(w, r, "settings", err, func(f form) any {
+			return settingsData{Form: f, Min: org.MinAuditRetentionDays, Max: org.MaxAuditRetentionDays}
+		}, map[string]string{"audit_retention_days": days})
 		return
 	}
 	seeOther(w, r, "/app/o/"+p.Org.Slug+"/settings?done=1")

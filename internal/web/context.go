@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+
+	"github.com/evident-isms/evident/internal/audit"
 )
 
 // Info is what the middleware learns about a request, kept in its context
@@ -18,6 +20,7 @@ type Info struct {
 	Org        string // slug, once known
 	User       string // id, once known
 	Principal  *Principal
+	Audit      *audit.Request // what audit events of this request record
 
 	log *slog.Logger // the server's logger, for Error
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evident-isms/evident/internal/audit"
+
 	"github.com/evident-isms/evident/internal/clock"
 )
 
@@ -83,7 +85,14 @@ func wrap(next http.Handler, c MiddlewareConfig) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started := c.Clock.Now()
 		info := &Info{ID: newRequestID(), ClientIP: clientIP(r, c.TrustedProxies), log: c.Log}
-		r = r.WithContext(withInfo(r.Context(), info))
+		// The audit log reads the request id, client and (once the route's
+		// check has run) the actor from the same request record.
+		var ip string
+		if info.ClientIP.IsValid() {
+			ip = info.ClientIP.String()
+		}
+		info.Audit = &audit.Request{ID: info.ID, ClientIP: ip, UserAgent: r.UserAgent()}
+		r = r.WithContext(audit.WithRequest(withInfo(r.Context(), info), info.Audit))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 
 		h := sw.Header()
