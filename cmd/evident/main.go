@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/evident-isms/evident/internal/audit"
 )
 
 func main() {
@@ -37,6 +39,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		stop()
 	}()
+	// Changes made through the CLI are the operator's: the audit log names
+	// the actor "system cli".
+	ctx = audit.WithActor(ctx, audit.System("cli"))
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -174,7 +174,8 @@ func (a *App) Serve(ctx context.Context, l, ml net.Listener) error {
 		running++
 	}
 	workersDone := make(chan struct{})
-	go func() { a.Queue.Run(ctx, a.Config.Workers); close(workersDone) }()
+	jobCtx := audit.WithActor(ctx, audit.System("job"))
+	go func() { a.Queue.Run(jobCtx, a.Config.Workers); close(workersDone) }()
 
 	var first error
 	for i := 0; i < running; i++ {
@@ -205,4 +206,17 @@ func listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %s", addr, oe.Err)
 	}
 	return nil, fmt.Errorf("cannot listen on %s: %v", addr, err)
+}
+
+// RecordExport records that an operator exported a chain: exports are
+// sensitive reads.
+func (a *App) RecordExport(ctx context.Context, chain, since string) error {
+	orgID := chain
+	if chain == audit.InstanceChain {
+		orgID = ""
+	}
+	return a.DB.InTx(ctx, func(tx *db.Tx) error {
+		return a.Audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "audit.export", TargetType: "audit_chain", TargetID: chain,
+			Fields: map[string]any{"since": since}})
+	})
 }

@@ -122,7 +122,7 @@ func (v *verifier) next(e *storedEntry) *Problem {
 	v.h.Sum(v.sum[:0])
 	var stored [32]byte
 	if n, err := hex.Decode(stored[:], []byte(e.Hash)); err != nil || n != 32 || stored != v.sum {
-		return &Problem{Seq: e.Seq, What: "its contents do not match its hash: the entry, or one before it, was changed"}
+		return &Problem{Seq: e.Seq, What: "its contents do not match its hash: this entry was changed, or an earlier one was rewritten with a recomputed hash"}
 	}
 	copy(v.prev, v.sum[:])
 	v.prevHex = e.Hash
