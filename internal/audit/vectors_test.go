@@ -109,10 +109,16 @@ func TestPythonVerifierAgrees(t *testing.T) {
 		}
 		lines := strings.SplitAfter(buf.String(), "\n")
 		for name, tamper := range map[string]func([]string) []string{
-			"field changed":  func(l []string) []string { l[2] = strings.Replace(l[2], `"role":"manager"`, `"role":"admin"`, 1); return l },
-			"entry removed":  func(l []string) []string { return append(l[:3:3], l[4:]...) },
-			"personal value": func(l []string) []string { l[1] = strings.Replace(l[1], "p1@example.com", "p9@example.com", 1); return l },
-			"text changed":   func(l []string) []string { l[5] = strings.Replace(l[5], "🙂", "🙃", 1); return l },
+			"field changed": func(l []string) []string {
+				l[2] = strings.Replace(l[2], `"role":"manager"`, `"role":"admin"`, 1)
+				return l
+			},
+			"entry removed": func(l []string) []string { return append(l[:3:3], l[4:]...) },
+			"personal value": func(l []string) []string {
+				l[1] = strings.Replace(l[1], "p1@example.com", "p9@example.com", 1)
+				return l
+			},
+			"text changed": func(l []string) []string { l[5] = strings.Replace(l[5], "🙂", "🙃", 1); return l },
 		} {
 			changed := tamper(append([]string(nil), lines...))
 			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".jsonl")
