@@ -41,10 +41,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 	// Changes made through the CLI are the operator's: the audit log names
 	// the actor "system cli".
-	ctx = audit.WithActor(ctx, audit.System("cli"))
+	cliCtx := audit.WithActor(ctx, audit.System("cli"))
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(cliCtx)
 	if err == nil {
 		return exitOK
 	}
