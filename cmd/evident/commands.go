@@ -27,6 +27,17 @@ func (c *cli) open(ctx context.Context) (*app.App, error) {
 	return app.Open(ctx, c.cfg, app.NewLogger(c.cfg, c.stderr), clock.System{})
 }
 
+// withApp opens the instance, runs fn with it and closes it: the frame of
+// every command but serve.
+func (c *cli) withApp(ctx context.Context, fn func(a *app.App) error) error {
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
 func (c *cli) serveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
@@ -59,13 +70,10 @@ func (c *cli) migrateCommand() *cobra.Command {
 		Short: "Apply pending database migrations (serve also does this at start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			fmt.Fprintf(c.stdout, "%s is up to date\n", a.DB.Where)
-			return nil
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				fmt.Fprintf(c.stdout, "%s is up to date\n", a.DB.Where)
+				return nil
+			})
 		},
 	}
 }
@@ -79,17 +87,14 @@ func (c *cli) orgCommand() *cobra.Command {
 		Example: `  evident org create --slug acme --name "Acme" --time-zone Europe/Paris`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			o, err := a.Orgs.Create(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "created organisation %s (%s), time zone %s, id %s\n", o.Slug, o.Name, o.TimeZone, o.ID)
-			return nil
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				o, err := a.Orgs.Create(cmd.Context(), in)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "created organisation %s (%s), time zone %s, id %s\n", o.Slug, o.Name, o.TimeZone, o.ID)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&in.Slug, "slug", "", "short name in addresses: 3-63 lower-case letters, digits, hyphens (required)")
@@ -104,41 +109,38 @@ func (c *cli) orgCommand() *cobra.Command {
 		Short: "List organisations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			orgs, err := a.Orgs.List(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				type row struct {
-					ID        string    `json:"id"`
-					Slug      string    `json:"slug"`
-					Name      string    `json:"name"`
-					TimeZone  string    `json:"time_zone"`
-					CreatedAt time.Time `json:"created_at"`
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				orgs, err := a.Orgs.List(cmd.Context())
+				if err != nil {
+					return err
 				}
-				out := []row{}
+				if asJSON {
+					type row struct {
+						ID        string    `json:"id"`
+						Slug      string    `json:"slug"`
+						Name      string    `json:"name"`
+						TimeZone  string    `json:"time_zone"`
+						CreatedAt time.Time `json:"created_at"`
+					}
+					out := []row{}
+					for _, o := range orgs {
+						out = append(out, row{o.ID, o.Slug, o.Name, o.TimeZone, o.CreatedAt})
+					}
+					enc := json.NewEncoder(c.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(out)
+				}
+				if len(orgs) == 0 {
+					fmt.Fprintln(c.stdout, "no organisations yet: create one with evident org create --slug SLUG --name NAME")
+					return nil
+				}
+				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SLUG\tNAME\tTIME ZONE\tCREATED (UTC)")
 				for _, o := range orgs {
-					out = append(out, row{o.ID, o.Slug, o.Name, o.TimeZone, o.CreatedAt})
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Slug, o.Name, o.TimeZone, o.CreatedAt.Format("2006-01-02 15:04"))
 				}
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
-			}
-			if len(orgs) == 0 {
-				fmt.Fprintln(c.stdout, "no organisations yet: create one with evident org create --slug SLUG --name NAME")
-				return nil
-			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SLUG\tNAME\tTIME ZONE\tCREATED (UTC)")
-			for _, o := range orgs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Slug, o.Name, o.TimeZone, o.CreatedAt.Format("2006-01-02 15:04"))
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -205,17 +207,14 @@ set it on every node, restart them, then run evident keys reencrypt.`,
 		Short: "Re-encrypt every stored secret under the current secret key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			n, err := a.Keys.Reencrypt(cmd.Context(), a.DB, keys.Encrypted)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "%d values re-encrypted under key %s\n", n, a.Keys.Secret.Current().ID)
-			return nil
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				n, err := a.Keys.Reencrypt(cmd.Context(), a.DB, keys.Encrypted)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "%d values re-encrypted under key %s\n", n, a.Keys.Secret.Current().ID)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(generate, rotate, reencrypt)
@@ -239,27 +238,24 @@ func (c *cli) mailCommand() *cobra.Command {
 			if limit < 1 || limit > 10000 {
 				return usageError{fmt.Errorf("--limit %d: use 1 to 10000", limit)}
 			}
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			msgs, err := a.Mail.List(cmd.Context(), state, limit)
-			if err != nil {
-				return err
-			}
-			if len(msgs) == 0 {
-				fmt.Fprintln(c.stdout, "no mail")
-				return nil
-			}
-			for _, m := range msgs {
-				fmt.Fprintf(c.stdout, "--- %s  %s  to %s\nSubject: %s\n", m.CreatedAt.Format("2006-01-02 15:04:05 UTC"), m.State, m.To, m.Subject)
-				if m.LastError != "" && m.State != mail.Held {
-					fmt.Fprintf(c.stdout, "Last error: %s\n", m.LastError)
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				msgs, err := a.Mail.List(cmd.Context(), state, limit)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(c.stdout, "\n%s\n\n", m.Text)
-			}
-			return nil
+				if len(msgs) == 0 {
+					fmt.Fprintln(c.stdout, "no mail")
+					return nil
+				}
+				for _, m := range msgs {
+					fmt.Fprintf(c.stdout, "--- %s  %s  to %s\nSubject: %s\n", m.CreatedAt.Format("2006-01-02 15:04:05 UTC"), m.State, m.To, m.Subject)
+					if m.LastError != "" && m.State != mail.Held {
+						fmt.Fprintf(c.stdout, "Last error: %s\n", m.LastError)
+					}
+					fmt.Fprintf(c.stdout, "\n%s\n\n", m.Text)
+				}
+				return nil
+			})
 		},
 	}
 	list.Flags().StringVar(&state, "state", "", "only messages in this state: queued, sent, held or failed")

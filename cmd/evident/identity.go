@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/identity"
 )
 
@@ -30,35 +31,32 @@ else from the first line of standard input.`,
 			if err != nil {
 				return usageError{err}
 			}
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			o, err := a.Orgs.BySlug(cmd.Context(), slug)
-			if err != nil {
-				return err
-			}
-			in := identity.NewUser{Email: email, Name: name}
-			exists, err := a.Identity.HasAccount(cmd.Context(), email)
-			if err != nil {
-				return err
-			}
-			if !exists {
-				if in.Password, err = readPassword(passwordFile, cmd.InOrStdin()); err != nil {
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				o, err := a.Orgs.BySlug(cmd.Context(), slug)
+				if err != nil {
 					return err
 				}
-			}
-			u, created, err := a.Identity.CreateMember(cmd.Context(), o.ID, in, r)
-			if err != nil {
-				return err
-			}
-			what := "existing account"
-			if created {
-				what = "new account"
-			}
-			fmt.Fprintf(c.stdout, "%s %s is now %s of %s\n", what, u.Email, r, o.Slug)
-			return nil
+				in := identity.NewUser{Email: email, Name: name}
+				exists, err := a.Identity.HasAccount(cmd.Context(), email)
+				if err != nil {
+					return err
+				}
+				if !exists {
+					if in.Password, err = readPassword(passwordFile, cmd.InOrStdin()); err != nil {
+						return err
+					}
+				}
+				u, created, err := a.Identity.CreateMember(cmd.Context(), o.ID, in, r)
+				if err != nil {
+					return err
+				}
+				what := "existing account"
+				if created {
+					what = "new account"
+				}
+				fmt.Fprintf(c.stdout, "%s %s is now %s of %s\n", what, u.Email, r, o.Slug)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&slug, "org", "", "organisation slug (required)")
@@ -76,17 +74,14 @@ else from the first line of standard input.`,
 		Short: "Print a one-hour password-reset link for an account (no mail is sent)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			link, err := a.Identity.ResetLink(cmd.Context(), resetEmail)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(c.stdout, link)
-			return nil
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				link, err := a.Identity.ResetLink(cmd.Context(), resetEmail)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout, link)
+				return nil
+			})
 		},
 	}
 	resetLink.Flags().StringVar(&resetEmail, "email", "", "e-mail address of the account (required)")
@@ -133,29 +128,26 @@ func (c *cli) tokenCommand() *cobra.Command {
 			if days < 1 || days > 366 {
 				return usageError{fmt.Errorf("--days %d: use 1 to 366", days)}
 			}
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			o, err := a.Orgs.BySlug(cmd.Context(), slug)
-			if err != nil {
-				return err
-			}
-			u, err := a.Identity.UserByEmail(cmd.Context(), a.DB.Read, email)
-			if err != nil {
-				return err
-			}
-			if u == nil {
-				return fmt.Errorf("no account with e-mail address %q", email)
-			}
-			_, secret, err := a.Identity.CreateToken(cmd.Context(), identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: name, Role: r,
-				ExpiresIn: time.Duration(days) * 24 * time.Hour})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(c.stdout, secret)
-			return nil
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				o, err := a.Orgs.BySlug(cmd.Context(), slug)
+				if err != nil {
+					return err
+				}
+				u, err := a.Identity.UserByEmail(cmd.Context(), a.DB.Read, email)
+				if err != nil {
+					return err
+				}
+				if u == nil {
+					return fmt.Errorf("no account with e-mail address %q", email)
+				}
+				_, secret, err := a.Identity.CreateToken(cmd.Context(), identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: name, Role: r,
+					ExpiresIn: time.Duration(days) * 24 * time.Hour})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout, secret)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&slug, "org", "", "organisation slug (required)")
