@@ -44,37 +44,34 @@ naming the first bad entry otherwise.`,
 					return usageError{fmt.Errorf("%s is not a checkpoint written by evident audit checkpoint", checkpointFile)}
 				}
 			}
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			chains, err := c.chains(cmd.Context(), a, org, cp)
-			if err != nil {
-				return err
-			}
-			var total int64
-			for _, ch := range chains {
-				var chainCP *audit.Checkpoint
-				if cp != nil && cp.Chain == ch.id {
-					chainCP = cp
-				}
-				rep, err := a.Audit.Verify(cmd.Context(), ch.id, chainCP)
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				chains, err := c.chains(cmd.Context(), a, org, cp)
 				if err != nil {
 					return err
 				}
-				if rep.Problem != nil {
-					return fmt.Errorf("chain %s: %s", ch.name, rep.Problem)
+				var total int64
+				for _, ch := range chains {
+					var chainCP *audit.Checkpoint
+					if cp != nil && cp.Chain == ch.id {
+						chainCP = cp
+					}
+					rep, err := a.Audit.Verify(cmd.Context(), ch.id, chainCP)
+					if err != nil {
+						return err
+					}
+					if rep.Problem != nil {
+						return fmt.Errorf("chain %s: %s", ch.name, rep.Problem)
+					}
+					total += rep.Entries
+					note := ""
+					if chainCP != nil {
+						note = fmt.Sprintf(", holds the checkpoint of %s (entry %d)", chainCP.TimeString(), chainCP.Seq)
+					}
+					fmt.Fprintf(c.stdout, "chain %s: %d entries verified, head %d %s%s\n", ch.name, rep.Entries, rep.HeadSeq, rep.HeadHash, note)
 				}
-				total += rep.Entries
-				note := ""
-				if chainCP != nil {
-					note = fmt.Sprintf(", holds the checkpoint of %s (entry %d)", chainCP.TimeString(), chainCP.Seq)
-				}
-				fmt.Fprintf(c.stdout, "chain %s: %d entries verified, head %d %s%s\n", ch.name, rep.Entries, rep.HeadSeq, rep.HeadHash, note)
-			}
-			fmt.Fprintf(c.stdout, "%d entries verified in %d chains\n", total, len(chains))
-			return nil
+				fmt.Fprintf(c.stdout, "%d entries verified in %d chains\n", total, len(chains))
+				return nil
+			})
 		},
 	}
 	verify.Flags().StringVar(&org, "org", "", "verify only this organisation's chain (slug; \"instance\" for the instance chain)")
@@ -100,25 +97,19 @@ file without Evident. The export is itself recorded in the chain (audit.export).
 					}
 				}
 			}
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			chains, err := c.chains(cmd.Context(), a, exportOrg, nil)
-			if err != nil {
-				return err
-			}
-			ch := chains[0]
-			if err := a.RecordExport(cmd.Context(), ch.id, since); err != nil {
-				return err
-			}
-			n, err := a.Audit.Export(cmd.Context(), c.stdout, ch.id, from)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stderr, "exported %d entries of chain %s\n", n, ch.name)
-			return nil
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				chains, err := c.chains(cmd.Context(), a, exportOrg, nil)
+				if err != nil {
+					return err
+				}
+				ch := chains[0]
+				n, err := a.Audit.Export(cmd.Context(), c.stdout, ch.id, from)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stderr, "exported %d entries of chain %s\n", n, ch.name)
+				return nil
+			})
 		},
 	}
 	export.Flags().StringVar(&exportOrg, "org", "", "the organisation (slug; \"instance\" for the instance chain) (required)")
@@ -135,33 +126,30 @@ that no entry was cut off the end since. Checkpoints are also made hourly and st
 		Example: `  evident audit checkpoint --org acme > acme-checkpoint.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			chains, err := c.chains(cmd.Context(), a, cpOrg, nil)
-			if err != nil {
-				return err
-			}
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			for _, ch := range chains {
-				cp, err := a.Audit.Checkpoint(cmd.Context(), ch.id)
+			return c.withApp(cmd.Context(), func(a *app.App) error {
+				chains, err := c.chains(cmd.Context(), a, cpOrg, nil)
 				if err != nil {
 					return err
 				}
-				if cp == nil {
-					if cpOrg != "" {
-						return fmt.Errorf("chain %s has no entries yet: nothing to checkpoint", ch.name)
+				enc := json.NewEncoder(c.stdout)
+				enc.SetIndent("", "  ")
+				for _, ch := range chains {
+					cp, err := a.Audit.Checkpoint(cmd.Context(), ch.id)
+					if err != nil {
+						return err
 					}
-					continue
+					if cp == nil {
+						if cpOrg != "" {
+							return fmt.Errorf("chain %s has no entries yet: nothing to checkpoint", ch.name)
+						}
+						continue
+					}
+					if err := enc.Encode(cp); err != nil {
+						return err
+					}
 				}
-				if err := enc.Encode(cp); err != nil {
-					return err
-				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	checkpoint.Flags().StringVar(&cpOrg, "org", "", "only this organisation's chain (slug; \"instance\" for the instance chain)")

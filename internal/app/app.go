@@ -207,16 +207,3 @@ func listen(addr string) (net.Listener, error) {
 	}
 	return nil, fmt.Errorf("cannot listen on %s: %v", addr, err)
 }
-
-// RecordExport records that an operator exported a chain: exports are
-// sensitive reads.
-func (a *App) RecordExport(ctx context.Context, chain, since string) error {
-	orgID := chain
-	if chain == audit.InstanceChain {
-		orgID = ""
-	}
-	return a.DB.InTx(ctx, func(tx *db.Tx) error {
-		return a.Audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "audit.export", TargetType: "audit_chain", TargetID: chain,
-			Fields: map[string]any{"since": since}})
-	})
-}

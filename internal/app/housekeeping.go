@@ -27,8 +27,7 @@ func registerHousekeeping(a *App) {
 	}})
 	a.Queue.Every(retentionKind, time.Hour)
 	a.Queue.Register(checkpointKind, job.Kind{Handler: func(ctx context.Context, _ job.Job) error {
-		_, err := a.Audit.CheckpointAll(ctx)
-		return err
+		return a.Audit.CheckpointAll(ctx)
 	}})
 	a.Queue.Every(checkpointKind, time.Hour)
 }

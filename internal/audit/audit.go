@@ -183,11 +183,11 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, ev Event) error {
 	if chain == "" {
 		chain = InstanceChain
 	}
-	prevSeq, prevHash, err := lockHead(ctx, tx, chain, l.clock.Now())
+	now := l.clock.Now()
+	prevSeq, prevHash, err := lockHead(ctx, tx, chain, now)
 	if err != nil {
 		return err
 	}
-	now := l.clock.Now()
 	e := Entry{Chain: chain, Seq: prevSeq + 1, Time: clock.Micros(now), Action: ev.Action, Actor: actor,
 		Target: Target{Type: validUTF8(ev.TargetType), ID: validUTF8(ev.TargetID)}, RequestID: validUTF8(req.ID),
 		Fields: fields, Commitment: map[string]string{}}
@@ -200,14 +200,13 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, ev Event) error {
 		salts[name] = hex.EncodeToString(salt)
 		e.Commitment[name] = Commit(salt, value)
 	}
-	fieldsJSON, err := appendCanonical(nil, e.Fields)
+	stored, err := e.stored()
 	if err != nil {
 		return apperr.Wrap(err, "audit")
 	}
-	personalJSON, _ := appendCanonical(nil, e.Commitment)
-	hash, err := e.Hash(prevHash)
+	hash, err := stored.hash(prevHash)
 	if err != nil {
-		return apperr.Wrap(err, "audit")
+		return err
 	}
 	var orgID any
 	if ev.OrgID != "" {
@@ -217,7 +216,7 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, ev Event) error {
 		INSERT INTO audit_events (chain, seq, org_id, at, action, actor_type, actor, target_type, target, request, fields, personal, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		chain, e.Seq, orgID, e.Time, e.Action, actor.Type, actor.ID, e.Target.Type, e.Target.ID, e.RequestID,
-		string(fieldsJSON), string(personalJSON), hash); err != nil {
+		stored.FieldsJSON, stored.PersonalJSON, hash); err != nil {
 		return apperr.Wrap(err, "audit: append")
 	}
 	for name, value := range personal {
@@ -254,50 +253,44 @@ func lockHead(ctx context.Context, tx *db.Tx, chain string, now time.Time) (int6
 	return 0, "", apperr.New(apperr.Internal, "audit: chain head of %s vanished", chain)
 }
 
+// stored is the entry as audit_events holds it: its field and commitment
+// objects encoded canonically.
+func (e *Entry) stored() (*storedEntry, error) {
+	fields, err := appendCanonical(nil, e.Fields)
+	if err != nil {
+		return nil, err
+	}
+	personal, _ := appendCanonical(nil, e.Commitment)
+	return &storedEntry{Chain: e.Chain, Seq: e.Seq, Time: e.Time, Action: e.Action, ActorType: e.Actor.Type, ActorID: e.Actor.ID,
+		TargetType: e.Target.Type, TargetID: e.Target.ID, RequestID: e.RequestID, FieldsJSON: string(fields), PersonalJSON: string(personal)}, nil
+}
+
 // Canonical returns the entry's canonical encoding, the bytes its hash
 // covers after the previous hash.
 func (e *Entry) Canonical(b []byte) ([]byte, error) {
-	// Keys in code point order: action, actor, chain, fields, personal,
-	// request_id, seq, target, time.
-	b = append(b, `{"action":`...)
-	b = appendString(b, e.Action)
-	b = append(b, `,"actor":{"id":`...)
-	b = appendString(b, e.Actor.ID)
-	b = append(b, `,"type":`...)
-	b = appendString(b, e.Actor.Type)
-	b = append(b, `},"chain":`...)
-	b = appendString(b, e.Chain)
-	b = append(b, `,"fields":`...)
-	var err error
-	if b, err = appendCanonical(b, e.Fields); err != nil {
+	s, err := e.stored()
+	if err != nil {
 		return nil, err
 	}
-	b = append(b, `,"personal":`...)
-	b, _ = appendCanonical(b, e.Commitment)
-	b = append(b, `,"request_id":`...)
-	b = appendString(b, e.RequestID)
-	b = append(b, `,"seq":`...)
-	b = appendInt(b, e.Seq)
-	b = append(b, `,"target":{"id":`...)
-	b = appendString(b, e.Target.ID)
-	b = append(b, `,"type":`...)
-	b = appendString(b, e.Target.Type)
-	b = append(b, `},"time":`...)
-	b = appendInt(b, e.Time)
-	return append(b, '}'), nil
+	return s.appendCanonical(b), nil
 }
 
 // Hash returns the entry's hash after prevHash (hex).
 func (e *Entry) Hash(prevHash string) (string, error) {
+	s, err := e.stored()
+	if err != nil {
+		return "", err
+	}
+	return s.hash(prevHash)
+}
+
+// hash returns the stored entry's hash after prevHash (hex).
+func (s *storedEntry) hash(prevHash string) (string, error) {
 	prev, err := hex.DecodeString(prevHash)
 	if err != nil || len(prev) != sha256.Size {
 		return "", apperr.New(apperr.Invalid, "audit: previous hash %q is not 64 hex digits", prevHash)
 	}
-	body, err := e.Canonical(nil)
-	if err != nil {
-		return "", err
-	}
-	return chainHash(prev, body), nil
+	return chainHash(prev, s.appendCanonical(nil)), nil
 }
 
 func chainHash(prev, body []byte) string {

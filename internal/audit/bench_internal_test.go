@@ -18,9 +18,10 @@ import (
 func benchChain(b *testing.B, n int) []storedEntry {
 	b.Helper()
 	out := make([]storedEntry, n)
-	v := newVerifier("01a20812-c22c-7291-8bdf-45600fdbed7e")
+	const chain = "01a20812-c22c-7291-8bdf-45600fdbed7e"
+	v := newVerifier()
 	for i := range out {
-		e := storedEntry{Chain: v.chain, OrgID: v.chain, Seq: int64(i + 1), Time: 1795431600000000 + int64(i), Action: "membership.role_change",
+		e := storedEntry{Chain: chain, OrgID: chain, Seq: int64(i + 1), Time: 1795431600000000 + int64(i), Action: "membership.role_change",
 			ActorType: "user", ActorID: "01a20812-c238-754d-aa72-d24dcae519b2", TargetType: "user", TargetID: fmt.Sprintf("01a20812-c238-754d-aa72-%012d", i),
 			RequestID: "3f2a9c0e4b7d1a6e", FieldsJSON: `{"from":"member","role":"manager"}`,
 			PersonalJSON: `{"client_ip":"10210c80e28c44a31cc0e0ded018411171c0618367bc30cffc28f6e2fcebf722","user_agent":"5fd958a34c8656d06ab850694075b19013ed4c86fe9293a9ffb6d5a029885cfb"}`}
@@ -40,7 +41,7 @@ func BenchmarkVerifyInMemory(b *testing.B) {
 	entries := benchChain(b, 10000)
 	b.ResetTimer()
 	for b.Loop() {
-		v := newVerifier(entries[0].Chain)
+		v := newVerifier()
 		for i := range entries {
 			if p := v.next(&entries[i]); p != nil {
 				b.Fatal(p)

@@ -39,57 +39,36 @@ func appendCanonical(b []byte, v any) ([]byte, error) {
 			b = appendString(b, s)
 		}
 		return append(b, ']'), nil
-	case []any:
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendCanonical(b, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, ']'), nil
 	case map[string]string:
-		keys := sortedKeys(v)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, v[k])
-		}
-		return append(b, '}'), nil
+		return appendObject(b, v, func(b []byte, s string) ([]byte, error) { return appendString(b, s), nil })
 	case map[string]any:
-		keys := sortedKeys(v)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendCanonical(b, v[k]); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendObject(b, v, appendCanonical)
 	default:
 		return nil, fmt.Errorf("audit: a %T cannot go into an audit entry", v)
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+// appendObject appends m with its keys in code point order (the byte order
+// of UTF-8), each value written by appendValue.
+func appendObject[V any](b []byte, m map[string]V, appendValue func([]byte, V) ([]byte, error)) ([]byte, error) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // byte order of UTF-8 is code point order
-	return keys
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		var err error
+		if b, err = appendValue(b, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 const hexDigits = "0123456789abcdef"

@@ -80,40 +80,17 @@ func (l *Log) Checkpoint(ctx context.Context, chain string) (*Checkpoint, error)
 	return cp, err
 }
 
-// CheckpointAll checkpoints every chain whose head moved since its last
-// checkpoint; the periodic job calls it.
-func (l *Log) CheckpointAll(ctx context.Context) (int, error) {
+// CheckpointAll checkpoints every chain (Checkpoint stores only those whose
+// head moved); the periodic job calls it.
+func (l *Log) CheckpointAll(ctx context.Context) error {
 	chains, err := l.Chains(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for _, c := range chains {
-		cp, err := l.Checkpoint(ctx, c)
-		if err != nil {
-			return n, err
-		}
-		if cp != nil {
-			n++
+		if _, err := l.Checkpoint(ctx, c); err != nil {
+			return err
 		}
 	}
-	return n, nil
-}
-
-// StoredCheckpoints lists a chain's stored checkpoints, newest first.
-func (l *Log) StoredCheckpoints(ctx context.Context, chain string, limit int) ([]Checkpoint, error) {
-	rows, err := l.db.Read.QueryContext(ctx, `SELECT chain, seq, hash, at, key_id, signature FROM audit_checkpoints WHERE chain = $1 ORDER BY seq DESC LIMIT $2`, chain, limit)
-	if err != nil {
-		return nil, apperr.Wrap(err, "audit: read checkpoints")
-	}
-	defer rows.Close()
-	var out []Checkpoint
-	for rows.Next() {
-		var c Checkpoint
-		if err := rows.Scan(&c.Chain, &c.Seq, &c.Hash, &c.Time, &c.KeyID, &c.Signature); err != nil {
-			return nil, apperr.Wrap(err, "audit: read checkpoints")
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return nil
 }

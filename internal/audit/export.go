@@ -8,17 +8,32 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/db"
 )
 
 // Export writes a chain's entries as JSON Lines, oldest first, from since
 // (zero: from the start). Each line is the entry's canonical object plus
 // "hash", "prev_hash" and "personal_values" (the clear text and salt of each
 // commitment still held), which is everything an independent verifier needs
-// (docs/audit-chain.md). It returns the number of entries written.
+// (docs/audit-chain.md). An export is a sensitive read: it is recorded in
+// the chain first (audit.export), so it is the export's last line. It
+// returns the number of entries written.
 func (l *Log) Export(ctx context.Context, w io.Writer, chain string, since time.Time) (int64, error) {
 	var sinceMicros int64
+	var sinceField any
 	if !since.IsZero() {
 		sinceMicros = clock.Micros(since)
+		sinceField = sinceMicros
+	}
+	orgID := chain
+	if chain == InstanceChain {
+		orgID = ""
+	}
+	if err := l.db.InTx(ctx, func(tx *db.Tx) error {
+		return l.Record(ctx, tx, Event{OrgID: orgID, Action: "audit.export", TargetType: "audit_chain", TargetID: chain,
+			Fields: map[string]any{"since": sinceField}})
+	}); err != nil {
+		return 0, err
 	}
 	rows, err := l.db.Read.QueryContext(ctx, `SELECT `+entryColumns+` FROM audit_events WHERE chain = $1 AND at >= $2 ORDER BY seq`, chain, sinceMicros)
 	if err != nil {

@@ -94,17 +94,15 @@ type Report struct {
 // verifier checks entries one after another; it is the algorithm of
 // docs/audit-chain.md, shared by Verify and the benchmarks.
 type verifier struct {
-	chain    string
 	prev     []byte // the previous entry's hash, raw
-	prevHex  string
 	expected int64
 	buf      []byte
 	sum      [32]byte
 	h        hash.Hash
 }
 
-func newVerifier(chain string) *verifier {
-	return &verifier{chain: chain, prev: make([]byte, 32), prevHex: GenesisHash, expected: 1, h: sha256.New()}
+func newVerifier() *verifier {
+	return &verifier{prev: make([]byte, 32), expected: 1, h: sha256.New()}
 }
 
 // next checks e against the chain so far and moves on.
@@ -125,7 +123,6 @@ func (v *verifier) next(e *storedEntry) *Problem {
 		return &Problem{Seq: e.Seq, What: "its contents do not match its hash: this entry was changed, or an earlier one was rewritten with a recomputed hash"}
 	}
 	copy(v.prev, v.sum[:])
-	v.prevHex = e.Hash
 	v.expected++
 	return nil
 }
@@ -210,7 +207,7 @@ func (l *Log) Verify(ctx context.Context, chain string, cp *Checkpoint) (*Report
 		return nil, apperr.Wrap(err, "audit: read personal data")
 	}
 
-	v := newVerifier(chain)
+	v := newVerifier()
 	checkpointSeen := false
 	for rows.Next() {
 		e, err := scanEntry(rows, chain)
