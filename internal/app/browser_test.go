@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/evident-isms/evident/internal/browsertest"
 	"github.com/evident-isms/evident/internal/clock"
@@ -36,11 +34,7 @@ func TestPublicPagesInTheBrowser(t *testing.T) {
 
 func totpCode(t *testing.T, uri string, at time.Time) string {
 	t.Helper()
-	key, err := otp.NewKeyFromURL(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := totp.GenerateCodeCustom(key.Secret(), at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	c, err := identity.CodeAt(uri, at)
 	if err != nil {
 		t.Fatal(err)
 	}

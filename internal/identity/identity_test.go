@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
@@ -227,11 +226,7 @@ func TestSessionLifetime(t *testing.T) {
 
 func code(t *testing.T, uri string, at time.Time) string {
 	t.Helper()
-	key, err := otp.NewKeyFromURL(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := totp.GenerateCodeCustom(key.Secret(), at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	c, err := identity.CodeAt(uri, at)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,9 +46,15 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (string, error) 
 		return "", apperr.Wrap(err, "generate TOTP secret")
 	}
 	sealed := s.keys.Seal([]byte(key.Secret()), totpColumn.AAD(u.ID))
-	if _, err := s.db.Write.ExecContext(ctx, `UPDATE users SET totp_secret = $1, totp_last_step = 0, updated_at = $2 WHERE id = $3`,
-		sealed, clock.Micros(s.clock.Now()), u.ID); err != nil {
-		return "", apperr.Wrap(err, "store TOTP secret")
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = $1, totp_last_step = 0, updated_at = $2 WHERE id = $3`,
+			sealed, clock.Micros(s.clock.Now()), u.ID); err != nil {
+			return apperr.Wrap(err, "store TOTP secret")
+		}
+		return s.audit.Record(ctx, tx, audit.Event{Action: "user.totp_begin", TargetType: "user", TargetID: u.ID})
+	})
+	if err != nil {
+		return "", err
 	}
 	return key.URL(), nil
 }
@@ -117,8 +123,7 @@ func (s *Service) acceptCode(ctx context.Context, q db.Querier, u *User, code st
 	now := s.clock.Now()
 	current := now.Unix() / totpPeriod
 	for step := current - totpSkew; step <= current+totpSkew; step++ {
-		want, err := totp.GenerateCodeCustom(string(plain), time.Unix(step*totpPeriod, 0),
-			totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		want, err := codeAt(string(plain), time.Unix(step*totpPeriod, 0))
 		if err != nil {
 			return false, apperr.Wrap(err, "compute TOTP code")
 		}
@@ -133,6 +138,22 @@ func (s *Service) acceptCode(ctx context.Context, q db.Querier, u *User, code st
 		return n == 1, nil
 	}
 	return false, nil
+}
+
+// codeAt is the six-digit code of a base32 secret at an instant.
+func codeAt(secret string, at time.Time) (string, error) {
+	return totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+}
+
+// CodeAt returns the code an authenticator app set up with an otpauth://
+// URI (as BeginTOTP returns) shows at an instant; tests drive the second
+// factor with it.
+func CodeAt(uri string, at time.Time) (string, error) {
+	key, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		return "", apperr.Wrap(err, "read otpauth URI")
+	}
+	return codeAt(key.Secret(), at)
 }
 
 // ConfirmTOTP activates the pending secret once the user proves their
