@@ -65,13 +65,13 @@ func TestMeNeedsALiveToken(t *testing.T) {
 		t.Errorf("API answer Cache-Control %q, want no-store", got)
 	}
 	// An organisation that requires 2FA refuses tokens of owners without it.
-	if err := a.Orgs.SetRequireTOTP(ctx, o.ID, true); err != nil {
+	if err := a.Orgs.SetSettings(ctx, o.ID, org.Settings{RequireTOTP: true}); err != nil {
 		t.Fatal(err)
 	}
 	if status, ctype, body := me(good); status != http.StatusForbidden || ctype != "application/problem+json" {
 		t.Fatalf("token of an owner without 2FA where 2FA is required: %d %v", status, body)
 	}
-	if err := a.Orgs.SetRequireTOTP(ctx, o.ID, false); err != nil {
+	if err := a.Orgs.SetSettings(ctx, o.ID, org.Settings{}); err != nil {
 		t.Fatal(err)
 	}
 	// A session cookie is no credential for the API.

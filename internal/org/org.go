@@ -157,11 +157,6 @@ type Settings struct {
 	AuditRetentionDays int // 0: the default; else 30 to 3650
 }
 
-// Settings returns the organisation's current settings.
-func (o Org) Settings() Settings {
-	return Settings{RequireTOTP: o.RequireTOTP, AuditRetentionDays: o.AuditRetentionDays}
-}
-
 // Bounds of the audit personal-data retention an organisation may choose.
 const (
 	MinAuditRetentionDays = 30
@@ -181,18 +176,6 @@ func (s *Service) SetSettings(ctx context.Context, id string, set Settings) erro
 		return s.audit.Record(ctx, tx, audit.Event{OrgID: id, Action: "org.settings_change", TargetType: "org", TargetID: id,
 			Fields: map[string]any{"require_totp": set.RequireTOTP, "audit_retention_days": set.AuditRetentionDays}})
 	})
-}
-
-// SetRequireTOTP turns the second-factor requirement on or off, keeping the
-// other settings.
-func (s *Service) SetRequireTOTP(ctx context.Context, id string, on bool) error {
-	o, err := s.ByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	set := o.Settings()
-	set.RequireTOTP = on
-	return s.SetSettings(ctx, id, set)
 }
 
 // BySlug returns the live organisation with the slug.

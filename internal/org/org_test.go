@@ -104,3 +104,34 @@ func newService(t *testing.T, d *db.DB) *org.Service {
 	}
 	return org.NewService(d, clk, audit.New(d, clk, k))
 }
+
+func TestSetSettings(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newService(t, d)
+		o, err := s.Create(ctx, org.CreateInput{Slug: "acme", Name: "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			days int
+			ok   bool
+		}{{0, true}, {29, false}, {30, true}, {3650, true}, {3651, false}, {-1, false}} {
+			err := s.SetSettings(ctx, o.ID, org.Settings{RequireTOTP: true, AuditRetentionDays: tc.days})
+			if (err == nil) != tc.ok || (err != nil && apperr.FieldOf(err) != "audit_retention_days") {
+				t.Errorf("%d days: %v", tc.days, err)
+			}
+		}
+		got, _ := s.ByID(ctx, o.ID)
+		if !got.RequireTOTP || got.AuditRetentionDays != 3650 {
+			t.Fatalf("saved settings: %+v", got)
+		}
+		if err := s.SetSettings(ctx, "no-such-org", org.Settings{}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("unknown organisation: %v", err)
+		}
+		var changes int
+		_ = d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_events WHERE chain = $1 AND action = 'org.settings_change'`, o.ID).Scan(&changes)
+		if changes != 3 {
+			t.Fatalf("%d settings changes in the audit log, want 3", changes)
+		}
+	})
+}
