@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/evident-isms/evident/internal/app"
@@ -45,7 +46,7 @@ func samplePath(pattern string) string {
 
 // Every route of the wired application, called anonymously, answers with
 // exactly the security headers of DESIGN.md, whatever its status; behind TLS
-// it adds HSTS. (TestRouteWalk checks who may call what.)
+// it adds HSTS. Console and API answers are never cached. (TestRouteWalk checks who may call what.)
 func TestEveryRouteSendsTheSecurityHeaders(t *testing.T) {
 	for _, behindTLS := range []bool{false, true} {
 		a := openApp(t, func(c *app.Config) { c.BehindTLS = behindTLS })
@@ -71,6 +72,9 @@ func TestEveryRouteSendsTheSecurityHeaders(t *testing.T) {
 				}
 				if res.StatusCode >= 500 {
 					t.Errorf("%s %s: %d", method, path, res.StatusCode)
+				}
+				if private := strings.HasPrefix(path, "/app/") || strings.HasPrefix(path, "/api/"); private && res.Header.Get("Cache-Control") != "no-store" {
+					t.Errorf("%s %s: Cache-Control %q, want no-store", method, path, res.Header.Get("Cache-Control"))
 				}
 			}
 		}

@@ -405,7 +405,6 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	if !s.rotate(w, r) {
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	render(w, r, "totp", totpData{Enabled: true, Recovery: codes})
 }
 
@@ -437,7 +436,6 @@ func (s *Server) totpQR(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
 	_, _ = w.Write(png)
 }
@@ -587,7 +585,6 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	s.tokens(w, r, http.StatusOK, form{}, secret)
 }
 
