@@ -66,7 +66,7 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 	f.StringVar(&c.cfg.SMTP.From, "mail-from", "", "sender address of outgoing mail")
 
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.orgCommand(), c.userCommand(), c.tokenCommand(),
-		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.versionCommand())
+		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.frameworkCommand(), c.versionCommand())
 	return root
 }
 

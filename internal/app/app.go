@@ -11,7 +11,9 @@ import (
 	"syscall"
 
 	"github.com/evident-isms/evident/internal/audit"
+	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/job"
@@ -33,6 +35,8 @@ type App struct {
 	Orgs     *org.Service
 	Identity *identity.Service
 	Audit    *audit.Log
+	Catalog  *catalog.Service
+	Controls *control.Service
 	Metrics  *web.Metrics
 	Web      *web.Server
 	settings settings
@@ -85,12 +89,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Audit = audit.New(d, clk, k)
 	a.Orgs = org.NewService(d, clk, a.Audit)
 	a.Identity = identity.NewService(d, clk, k, a.Mail, a.Audit, s.baseURL.String())
+	a.Catalog = catalog.NewService(d, clk, a.Audit)
+	a.Controls = control.NewService(d, clk, a.Audit, a.Catalog)
+	if err := a.Catalog.SyncBuiltins(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("store the built-in frameworks: %w", err)
+	}
 	registerHousekeeping(a)
 
 	a.Web = web.NewServer(web.Config{
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
-		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit,
+		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
 	})
 	return a, nil
 }

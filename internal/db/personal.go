@@ -105,6 +105,15 @@ var PersonalData = []TableData{
 			Why: "13 months covers a yearly audit period; the entries and their commitments stay"},
 	},
 	{Table: "audit_checkpoints"},
+	{Table: "frameworks"},
+	{Table: "requirements"},
+	{Table: "mappings"},
+	{Table: "org_frameworks"},
+	{Table: "controls"}, // owner_id names a user; the user's own data lives in users
+	{Table: "control_requirements"},
+	{Table: "requirement_exclusions"},
+	{Table: "org_mappings"},
+	{Table: "translations"},
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

@@ -133,6 +133,8 @@ func (s *Server) registerAPI() {
 	h := huma.NewAPI(cfg, routerAdapter{s.Router})
 	s.registerIdentityAPI(h)
 	s.registerAuditAPI(h)
+	s.registerCatalogAPI(h)
+	s.registerControlAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

@@ -13,7 +13,9 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
+	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -36,6 +38,8 @@ type Config struct {
 	Identity *identity.Service
 	Orgs     *org.Service
 	Audit    *audit.Log
+	Catalog  *catalog.Service
+	Controls *control.Service
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
@@ -64,6 +68,7 @@ func NewServer(cfg Config) *Server {
 		rt.Handle("GET", "/metrics", identity.Metrics, cfg.Metrics.Handler())
 	}
 	s.registerConsole()
+	s.registerControlConsole()
 	s.registerAPI()
 	return s
 }
