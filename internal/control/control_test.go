@@ -91,7 +91,7 @@ func (m mapEvidence) ControlEvidence(context.Context, string) (map[string][]Evid
 	return m, nil
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	k, err := keys.Load(keys.Config{DataDir: t.TempDir(), Generate: true})

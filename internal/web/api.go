@@ -160,12 +160,14 @@ type membersOutput struct {
 	Body []identity.OrgMember
 }
 
-type memberPath struct {
+// MemberPath is exported because huma reads parameters only from exported
+// embedded structs.
+type MemberPath struct {
 	UserID string `path:"user_id" maxLength:"64"`
 }
 
 type roleInput struct {
-	memberPath
+	MemberPath
 	Body struct {
 		Role identity.Role `json:"role" enum:"admin,manager,member,guest"`
 	}
@@ -237,7 +239,7 @@ func (s *Server) registerIdentityAPI(api huma.API) {
 		})
 	operation(api, identity.MembersManage, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/members/{user_id}",
 		Summary: "Remove a member (their tokens are revoked)", Tags: []string{"Members"}, DefaultStatus: http.StatusNoContent},
-		func(ctx context.Context, in *memberPath) (*empty, error) {
+		func(ctx context.Context, in *MemberPath) (*empty, error) {
 			return &empty{}, s.cfg.Identity.RemoveMember(ctx, apiPrincipal(ctx).Org.ID, in.UserID)
 		})
 

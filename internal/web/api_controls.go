@@ -16,7 +16,9 @@ import (
 // The catalog, controls, applicability, mappings, posture and Statement of
 // Applicability operations of the API.
 
-type frameworkPath struct {
+// FrameworkPath and ControlPath are exported because huma reads parameters
+// only from exported embedded structs.
+type FrameworkPath struct {
 	Framework string `path:"framework" maxLength:"64" doc:"A framework identifier, e.g. nist-csf-2.0."`
 }
 
@@ -30,13 +32,13 @@ type frameworkOutput struct {
 }
 
 type frameworkInput struct {
-	frameworkPath
+	FrameworkPath
 	Baseline  string `query:"baseline" maxLength:"50" doc:"Only the requirements of this baseline (and their ancestors)."`
 	Withdrawn bool   `query:"withdrawn" doc:"Include withdrawn requirements."`
 }
 
 type mappingsInput struct {
-	frameworkPath
+	FrameworkPath
 	Ref string `query:"ref" maxLength:"64" doc:"Only mappings touching this requirement."`
 }
 
@@ -141,7 +143,7 @@ type adoptInput struct {
 
 type adoptOutput struct{ Body control.AdoptResult }
 
-type controlPath struct {
+type ControlPath struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
@@ -163,7 +165,7 @@ func (b controlBody) input() control.Input {
 type createControlInput struct{ Body controlBody }
 
 type updateControlInput struct {
-	controlPath
+	ControlPath
 	Body controlBody
 }
 
@@ -183,7 +185,7 @@ type controlsInput struct {
 type controlsOutput struct{ Body []control.Listed }
 
 type linkInput struct {
-	controlPath
+	ControlPath
 	Body struct {
 		FrameworkID string `json:"framework_id" maxLength:"64"`
 		Ref         string `json:"ref" maxLength:"64"`
@@ -191,7 +193,7 @@ type linkInput struct {
 }
 
 type unlinkInput struct {
-	controlPath
+	ControlPath
 	FrameworkID string `query:"framework_id" maxLength:"64" required:"true"`
 	Ref         string `query:"ref" maxLength:"64" required:"true"`
 }
@@ -226,7 +228,7 @@ type removeMappingInput struct {
 type translationsOutput struct{ Body []control.Translation }
 
 type translationInput struct {
-	controlPath
+	ControlPath
 	Body struct {
 		Field string `json:"field" enum:"title,description"`
 		Lang  string `json:"lang" enum:"en,fr"`
@@ -239,7 +241,7 @@ type posturesOutput struct{ Body []*control.Posture }
 type postureOutput struct{ Body *control.Posture }
 
 type soaInput struct {
-	frameworkPath
+	FrameworkPath
 	Format string `query:"format" enum:"json,csv" default:"json"`
 }
 
@@ -279,7 +281,7 @@ func (s *Server) registerControlAPI(api huma.API) {
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "unadopt-framework", Method: http.MethodDelete, Path: "/adoptions/{framework}",
 		Summary: "Stop using a framework", Tags: ctl, DefaultStatus: http.StatusNoContent,
 		Description: "Removes the framework's links and applicability decisions; the controls stay."},
-		func(ctx context.Context, in *frameworkPath) (*empty, error) {
+		func(ctx context.Context, in *FrameworkPath) (*empty, error) {
 			return &empty{}, s.cfg.Controls.Unadopt(ctx, org(ctx), in.Framework)
 		})
 	operation(api, identity.ContentRead, huma.Operation{OperationID: "list-controls", Method: http.MethodGet, Path: "/controls",
@@ -309,7 +311,7 @@ func (s *Server) registerControlAPI(api huma.API) {
 		})
 	operation(api, identity.ContentRead, huma.Operation{OperationID: "get-control", Method: http.MethodGet, Path: "/controls/{id}",
 		Summary: "Read a control with its links", Tags: ctl},
-		func(ctx context.Context, in *controlPath) (*controlOutput, error) {
+		func(ctx context.Context, in *ControlPath) (*controlOutput, error) {
 			c, err := s.cfg.Controls.Get(ctx, org(ctx), in.ID)
 			return &controlOutput{Body: c}, err
 		})
@@ -321,7 +323,7 @@ func (s *Server) registerControlAPI(api huma.API) {
 		})
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "delete-control", Method: http.MethodDelete, Path: "/controls/{id}",
 		Summary: "Delete a control and its links", Tags: ctl, DefaultStatus: http.StatusNoContent},
-		func(ctx context.Context, in *controlPath) (*empty, error) {
+		func(ctx context.Context, in *ControlPath) (*empty, error) {
 			return &empty{}, s.cfg.Controls.Delete(ctx, org(ctx), in.ID)
 		})
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "link-control", Method: http.MethodPost, Path: "/controls/{id}/links",
@@ -336,7 +338,7 @@ func (s *Server) registerControlAPI(api huma.API) {
 		})
 	operation(api, identity.ContentRead, huma.Operation{OperationID: "list-translations", Method: http.MethodGet, Path: "/controls/{id}/translations",
 		Summary: "Translations of a control's title and description", Tags: ctl},
-		func(ctx context.Context, in *controlPath) (*translationsOutput, error) {
+		func(ctx context.Context, in *ControlPath) (*translationsOutput, error) {
 			if _, err := s.cfg.Controls.Get(ctx, org(ctx), in.ID); err != nil {
 				return nil, err
 			}
@@ -381,7 +383,7 @@ func (s *Server) registerControlAPI(api huma.API) {
 		})
 	operation(api, identity.ContentRead, huma.Operation{OperationID: "get-posture", Method: http.MethodGet, Path: "/posture/{framework}",
 		Summary: "Posture against one adopted framework", Tags: post},
-		func(ctx context.Context, in *frameworkPath) (*postureOutput, error) {
+		func(ctx context.Context, in *FrameworkPath) (*postureOutput, error) {
 			p, err := s.cfg.Controls.Posture(ctx, org(ctx), in.Framework)
 			return &postureOutput{Body: p}, err
 		})
