@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/evident-isms/evident/internal/app"
+	"github.com/evident-isms/evident/internal/catalog"
+	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -76,6 +78,19 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A control linked to a requirement of an adopted framework.
+	if _, err := a.Controls.Adopt(ctx, o.ID, catalog.CSF20, control.AdoptOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := a.Controls.Create(ctx, o.ID, control.Input{Title: "Control of " + slug, Status: control.Implemented})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Controls.Link(ctx, o.ID, ctl.ID, catalog.CSF20, "GV.OC-01"); err != nil {
+		t.Fatal(err)
+	}
+	tn.params["control"], tn.params["framework"], tn.params["ref"] = ctl.ID, catalog.CSF20, "GV.OC-01"
+	tn.secrets = append(tn.secrets, ctl.ID, "Control of "+slug)
 	tn.targetID = target.ID
 	tn.params["user"], tn.params["user_id"] = target.ID, target.ID
 	tn.params["session"] = targetSession.ID
@@ -85,7 +100,7 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 }
 
 // fill puts a tenant's identifiers into a route pattern. {id} names what
-// the route is about: a session, an invitation or a token.
+// the route is about: a session, an invitation, a control or a token.
 func (tn *tenant) fill(pattern string) string {
 	p := strings.ReplaceAll(pattern, "{$}", "")
 	idKind := "token"
@@ -94,6 +109,10 @@ func (tn *tenant) fill(pattern string) string {
 		idKind = "session"
 	case strings.Contains(p, "/invitations/"):
 		idKind = "invitation"
+	case strings.Contains(p, "/controls/"):
+		idKind = "control"
+	case strings.Contains(p, "/frameworks/"):
+		idKind = "framework"
 	}
 	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
 	for k, v := range tn.params {
@@ -104,10 +123,23 @@ func (tn *tenant) fill(pattern string) string {
 
 // Valid request bodies, so that answers are about who calls, not about
 // what they sent.
-const formBody = "role=guest&email=new%40example.com&name=walk&expires_in_days=30"
+const formBody = "role=guest&email=new%40example.com&name=walk&expires_in_days=30&title=walk&framework=nist-csf-2.0&ref=GV.OC-02" +
+	"&field=title&lang=fr&text=walk&applicable=yes&confirm=yes&status=planned&visibility=private"
 
 func apiBody(path string) string {
 	switch {
+	case strings.HasSuffix(path, "/links"):
+		return `{"framework_id": "nist-csf-2.0", "ref": "GV.OC-02"}`
+	case strings.HasSuffix(path, "/translations"):
+		return `{"field": "title", "lang": "fr", "text": "walk"}`
+	case strings.Contains(path, "/controls"):
+		return `{"title": "walk"}`
+	case strings.Contains(path, "/adoptions"):
+		return `{"framework_id": "iso-27001-2022", "from_library": false}`
+	case strings.Contains(path, "/applicability"):
+		return `{"framework_id": "nist-csf-2.0", "ref": "GV.OC-03", "applicable": true}`
+	case strings.Contains(path, "/mappings"):
+		return `{"from_framework": "nist-csf-2.0", "from_ref": "GV.OC-01", "to_framework": "nist-csf-2.0", "to_ref": "GV.OC-02", "relation": "related"}`
 	case strings.Contains(path, "/invitations"):
 		return `{"email": "new@example.com", "role": "guest"}`
 	case strings.Contains(path, "/tokens"):
@@ -119,7 +151,7 @@ func apiBody(path string) string {
 
 func call(h http.Handler, method, path, cookie, bearer string) (int, string, string) {
 	var body io.Reader
-	if method == http.MethodPost || method == http.MethodPatch {
+	if method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut {
 		body = strings.NewReader(formBody)
 		if strings.HasPrefix(path, "/api/") {
 			body = strings.NewReader(apiBody(path))

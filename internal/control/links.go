@@ -45,6 +45,11 @@ func (s *Service) checkRequirement(ctx context.Context, orgID, frameworkID, ref 
 
 // Link ties a control to a requirement of an adopted framework.
 func (s *Service) Link(ctx context.Context, orgID, controlID, frameworkID, ref string) error {
+	// The control first: another organisation's control is simply not
+	// found, whatever the rest of the request says.
+	if _, err := getControl(ctx, s.db.Read, orgID, controlID); err != nil {
+		return apperr.Wrap(err, "read control")
+	}
 	if _, err := s.checkRequirement(ctx, orgID, frameworkID, ref); err != nil {
 		return err
 	}

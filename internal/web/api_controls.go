@@ -194,8 +194,8 @@ type linkInput struct {
 
 type unlinkInput struct {
 	ControlPath
-	FrameworkID string `query:"framework_id" maxLength:"64" required:"true"`
-	Ref         string `query:"ref" maxLength:"64" required:"true"`
+	FrameworkID string `query:"framework_id" maxLength:"64"`
+	Ref         string `query:"ref" maxLength:"64"`
 }
 
 type applicabilityInput struct {
@@ -219,10 +219,10 @@ type mappingBody struct {
 type addMappingInput struct{ Body mappingBody }
 
 type removeMappingInput struct {
-	FromFramework string `query:"from_framework" maxLength:"64" required:"true"`
-	FromRef       string `query:"from_ref" maxLength:"64" required:"true"`
-	ToFramework   string `query:"to_framework" maxLength:"64" required:"true"`
-	ToRef         string `query:"to_ref" maxLength:"64" required:"true"`
+	FromFramework string `query:"from_framework" maxLength:"64"`
+	FromRef       string `query:"from_ref" maxLength:"64"`
+	ToFramework   string `query:"to_framework" maxLength:"64"`
+	ToRef         string `query:"to_ref" maxLength:"64"`
 }
 
 type translationsOutput struct{ Body []control.Translation }

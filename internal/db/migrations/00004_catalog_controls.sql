@@ -79,7 +79,7 @@ CREATE UNIQUE INDEX controls_library_live ON controls (org_id, library_key) WHER
 -- A link needs the framework adopted by the same organisation and the
 -- control of the same organisation: composite keys refuse anything else.
 CREATE TABLE control_requirements (
-    org_id          TEXT NOT NULL,
+    org_id          TEXT NOT NULL REFERENCES orgs (id),
     control_id      TEXT NOT NULL,
     framework_id    TEXT NOT NULL,
     requirement_ref TEXT NOT NULL,
@@ -94,7 +94,7 @@ CREATE INDEX control_requirements_req ON control_requirements (org_id, framework
 -- Requirements the organisation marks not applicable, with the written
 -- justification a Statement of Applicability shows. No row: applicable.
 CREATE TABLE requirement_exclusions (
-    org_id          TEXT NOT NULL,
+    org_id          TEXT NOT NULL REFERENCES orgs (id),
     framework_id    TEXT NOT NULL,
     requirement_ref TEXT NOT NULL,
     justification   TEXT NOT NULL,
@@ -123,7 +123,7 @@ CREATE TABLE org_mappings (
 CREATE TABLE translations (
     org_id     TEXT NOT NULL REFERENCES orgs (id),
     entity     TEXT NOT NULL, -- control
-    entity_id  TEXT NOT NULL,
+    entity_id  TEXT NOT NULL, -- a row of the entity's table; the service checks it is the organisation's
     field      TEXT NOT NULL, -- title, description
     lang       TEXT NOT NULL, -- en, fr
     text       TEXT NOT NULL,
