@@ -219,7 +219,7 @@ func TestPostureStates(t *testing.T) {
 		if c.Requirements != 8 || c.Applicable != 7 || c.NotApplicable != 1 || c.Covered() != 2 || c.Verified != 1 || c.Gap != 1 {
 			t.Fatalf("counts %+v", c)
 		}
-		if got := c.Share(c.Covered()); got != 28.5 {
+		if got := c.Share(c.Covered()); got != 28.5 || p.Shares.Covered != 28.5 || p.Shares.Verified != 14.2 || p.Shares.NotApplicable != 12.5 {
 			t.Fatalf("headline %v %%, want 28.5 (2 of 7, rounded down)", got)
 		}
 		// Every node of the tree has the counts at or below it.

@@ -157,6 +157,32 @@ func (c Counts) Share(part int) float64 {
 	return float64(part*1000/c.Applicable) / 10
 }
 
+// Shares are the counts as percentages of the applicable requirements
+// (not-applicable ones as a share of all in scope), each rounded down to one
+// decimal by Counts.Share. Covered is the headline: evidenced + verified.
+type Shares struct {
+	Covered        float64 `json:"covered" doc:"Evidenced or verified: the headline."`
+	Verified       float64 `json:"verified"`
+	Evidenced      float64 `json:"evidenced"`
+	Unevidenced    float64 `json:"unevidenced"`
+	Stale          float64 `json:"stale"`
+	NotImplemented float64 `json:"not_implemented"`
+	Failing        float64 `json:"failing"`
+	Gap            float64 `json:"gap"`
+	NotApplicable  float64 `json:"not_applicable" doc:"Of all requirements in scope."`
+}
+
+// Shares computes the shares of the counts.
+func (c Counts) Shares() Shares {
+	na := 0.0
+	if c.Requirements > 0 {
+		na = float64(c.NotApplicable*1000/c.Requirements) / 10
+	}
+	return Shares{Covered: c.Share(c.Covered()), Verified: c.Share(c.Verified), Evidenced: c.Share(c.Evidenced),
+		Unevidenced: c.Share(c.Unevidenced), Stale: c.Share(c.Stale), NotImplemented: c.Share(c.NotImplemented),
+		Failing: c.Share(c.Failing), Gap: c.Share(c.Gap), NotApplicable: na}
+}
+
 // Node is the posture of one node of a framework's tree: the requirements
 // that count at or below it.
 type Node struct {
@@ -167,6 +193,7 @@ type Node struct {
 	Parent string `json:"parent_ref,omitempty"`
 	Depth  int    `json:"depth"`
 	Counts Counts `json:"counts"`
+	Shares Shares `json:"shares"`
 }
 
 // RequirementPosture is one requirement's state and why.
@@ -196,6 +223,7 @@ type Posture struct {
 	Baseline     string               `json:"baseline,omitempty"`
 	At           time.Time            `json:"at"`
 	Counts       Counts               `json:"counts"`
+	Shares       Shares               `json:"shares"`
 	Nodes        []Node               `json:"nodes" doc:"Every node of the tree in document order, with the requirements that count at or below it."`
 	Requirements []RequirementPosture `json:"requirements"`
 }
@@ -274,8 +302,9 @@ func compute(in postureInput) *Posture {
 			continue // withdrawn, outside the baseline, or a group with nothing in scope
 		}
 		p.Nodes = append(p.Nodes, Node{Ref: r.Ref, Label: r.Label, Title: r.Title, Kind: r.Kind, Parent: r.ParentRef,
-			Depth: depth[i], Counts: counts[i]})
+			Depth: depth[i], Counts: counts[i], Shares: counts[i].Shares()})
 	}
+	p.Shares = p.Counts.Shares()
 	return p
 }
 
