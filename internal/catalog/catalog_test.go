@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -113,7 +114,10 @@ func TestParseCustomJSON(t *testing.T) {
 		{"no name", strings.Replace(valid, `"Acme standard"`, `""`, 1), "needs a name"},
 		{"duplicate ref", strings.Replace(valid, `"ref":"A-1"`, `"ref":"A"`, 1), "used twice"},
 		{"missing parent", strings.Replace(valid, `"parent":"A"`, `"parent":"B"`, 1), `its parent "B" is not in the file`},
-		{"cycle", strings.Replace(valid, `{"ref":"A","kind":"group"`, `{"ref":"A","parent":"A-1","kind":"group"`, 1), "cycle"},
+		{"cycle", strings.Replace(valid, `{"ref":"A","kind":"group"`, `{"ref":"A","parent":"A-1","kind":"group"`, 1), "parents come before their children"},
+		{"NUL in a title", strings.Replace(valid, `MFA everywhere`, `MFA\u0000everywhere`, 1), "requirements[1] (\"A-1\"): the title must be text"},
+		{"control character in the name", strings.Replace(valid, `Acme standard`, `Acme\u0007standard`, 1), "needs a name"},
+		{"stray bracket", valid + `]`, "unexpected data after"},
 		{"bad kind", strings.Replace(valid, `"kind":"group"`, `"kind":"chapter"`, 1), "requirements[0]: kind \"chapter\""},
 		{"only groups", strings.Replace(valid, `"parent":"A","title"`, `"parent":"A","kind":"group","title"`, 1), "no requirement that can be assessed"},
 		{"ref with space", strings.Replace(valid, `"ref":"A-1"`, `"ref":"A 1"`, 1), "without spaces"},
@@ -126,6 +130,16 @@ func TestParseCustomJSON(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+	// A chain deeper than MaxDepth is refused, and checking 20,000
+	// requirements stays linear.
+	var chain strings.Builder
+	chain.WriteString("ref,title,parent\nR0,x,\n")
+	for i := 1; i < MaxRequirements; i++ {
+		fmt.Fprintf(&chain, "R%d,x,R%d\n", i, i-1)
+	}
+	if _, err := ParseCustomCSV([]byte(chain.String()), Meta{ID: "deep", Name: "Deep", Version: "1"}); err == nil || !strings.Contains(err.Error(), "line 18: it sits 17 levels deep") {
+		t.Fatalf("deep chain: %v", err)
 	}
 	big := make([]byte, MaxImportBytes+1)
 	if _, err := ParseCustomJSON(big); err == nil || !strings.Contains(err.Error(), "limited to 20 MiB") {
@@ -145,7 +159,9 @@ func TestParseCustomCSV(t *testing.T) {
 		{"no title column", "ref,text\n", `lacks the "title" column`},
 		{"bad quote", "ref,title\nA,\"open\n", "line 2"},
 		{"bad kind", "ref,title,kind\nA,x,chapter\n", "line 2, column kind"},
-		{"missing parent", "ref,title,parent\nA,x,B\n", `its parent "B"`},
+		{"missing parent", "ref,title,parent\nA,x,B\n", `line 2: its parent "B"`},
+		{"duplicate", "ref,title\nA,x\nB,y\nA,z\n", "line 4: the reference is used twice"},
+		{"child first", "ref,title,parent\nR1,x,G1\nG1,y,\n", "line 2: its parent \"G1\" is not in the file before it"},
 		{"not utf-8", "ref,title\nA,\xff\n", "not UTF-8"},
 	}
 	for _, c := range cases {
@@ -220,10 +236,32 @@ func TestSyncAndImport(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := newService(t, d)
-		for i := 0; i < 2; i++ { // the second sync finds everything current
-			if err := s.SyncBuiltins(ctx); err != nil {
+		// Two nodes starting together on an empty database take turns.
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { errs <- newService(t, d).SyncBuiltins(ctx) }()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := s.SyncBuiltins(ctx); err != nil { // finds everything current
+			t.Fatal(err)
+		}
+		var syncs int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_events WHERE action = 'framework.sync'`).Scan(&syncs); err != nil || syncs != 5 {
+			t.Fatalf("framework.sync recorded %d times, want 5: %v", syncs, err)
+		}
+		// An older binary never puts its older copy back.
+		if _, err := d.Write.ExecContext(ctx, `UPDATE frameworks SET data_version = $1, digest = 'newer' WHERE id = $2`, DataVersion+1, CSF20); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SyncBuiltins(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := s.Get(ctx, CSF20); f.digest != "newer" {
+			t.Fatalf("an older binary replaced a newer catalog: %q", f.digest)
 		}
 		fws, err := s.List(ctx)
 		if err != nil || len(fws) != 5 || fws[0].ID != CSF11 || fws[4].ID != SP80053 || fws[4].Count != 1007 {

@@ -60,7 +60,8 @@ func ParseCustomJSON(data []byte) (*Definition, error) {
 		}
 		return nil, jsonError(data, err)
 	}
-	if dec.More() {
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		line, col := lineColumn(data, dec.InputOffset())
 		return nil, apperr.New(apperr.Invalid, "line %d, column %d: unexpected data after the framework object", line, col)
 	}
@@ -130,6 +131,7 @@ func ParseCustomCSV(data []byte, meta Meta) (*Definition, error) {
 		return ""
 	}
 	d := &Definition{Framework: Framework{ID: meta.ID, Name: meta.Name, Version: meta.Version, Source: SourceCustom}}
+	var lines []int // the file line of each requirement, for messages
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -156,11 +158,18 @@ func ParseCustomCSV(data []byte, meta Meta) (*Definition, error) {
 		}
 		req.Position = len(d.Requirements)
 		d.Requirements = append(d.Requirements, req)
+		lines = append(lines, line)
 	}
 	if err := checkMeta(d); err != nil {
 		return nil, err
 	}
-	return d, checkTree(d, "file")
+	if at, err := treeProblem(d); err != nil {
+		if at >= 0 {
+			return nil, apperr.New(apperr.Invalid, "line %d: %s", lines[at], apperr.MessageOf(err))
+		}
+		return nil, err
+	}
+	return d, nil
 }
 
 func csvError(err error, where string) error {
@@ -197,67 +206,94 @@ func checkMeta(d *Definition) error {
 	if !frameworkIDPattern.MatchString(d.ID) {
 		return apperr.Field("id", "the framework identifier %q must be 3 to 64 characters: lower-case letters, digits, dots and hyphens", d.ID)
 	}
-	if d.Name == "" || len(d.Name) > maxFrameworkName || !utf8.ValidString(d.Name) {
+	if d.Name == "" || len(d.Name) > maxFrameworkName || !PlainText(d.Name) {
 		return apperr.Field("name", "the framework needs a name of 1 to %d characters", maxFrameworkName)
 	}
-	if d.Version == "" || len(d.Version) > 50 {
+	if d.Version == "" || len(d.Version) > 50 || !PlainText(d.Version) {
 		return apperr.Field("version", "the framework needs a version of 1 to 50 characters")
 	}
-	if len(d.Description) > MaxTextLength || len(d.Notice) > MaxTextLength {
+	if len(d.Description) > MaxTextLength || len(d.Notice) > MaxTextLength || !PlainText(d.Description) || !PlainText(d.Notice) {
 		return apperr.Field("description", "description and notice are at most %d characters each", MaxTextLength)
 	}
 	return nil
 }
 
-// checkTree validates a definition's requirements: unique references
-// within the limits, parents that exist, no cycles, at least one
-// requirement that counts. where names the list in error messages.
+// MaxDepth is the deepest a requirement may sit in its tree (SP 800-53
+// needs 3: family, control, enhancement).
+const MaxDepth = 16
+
+// checkTree validates a definition's requirements; where names the list in
+// error messages.
 func checkTree(d *Definition, where string) error {
+	at, err := treeProblem(d)
+	if err != nil && at >= 0 {
+		r := d.Requirements[at]
+		return apperr.Field(where, "%s[%d] (%q): %s", where, at, r.Ref, apperr.MessageOf(err))
+	}
+	return err
+}
+
+// treeProblem finds the first fault of a definition's requirements: unique
+// references within the limits, parents that exist and come before their
+// children (which rules out cycles), a depth of at most MaxDepth, and at
+// least one requirement that counts. It returns the index of the faulty
+// requirement, or -1 for a fault of the whole list. Linear in the list.
+func treeProblem(d *Definition) (int, error) {
 	if len(d.Requirements) == 0 {
-		return apperr.Field(where, "the framework has no requirements")
+		return -1, apperr.New(apperr.Invalid, "the framework has no requirements")
 	}
 	if len(d.Requirements) > MaxRequirements {
-		return apperr.Field(where, "%d requirements; at most %d", len(d.Requirements), MaxRequirements)
+		return -1, apperr.New(apperr.Invalid, "%d requirements; at most %d", len(d.Requirements), MaxRequirements)
 	}
 	index := make(map[string]int, len(d.Requirements))
+	depth := make([]int, len(d.Requirements))
 	for i, r := range d.Requirements {
-		at := fmt.Sprintf("%s[%d] (%q)", where, i, r.Ref)
+		bad := func(format string, args ...any) (int, error) { return i, apperr.New(apperr.Invalid, format, args...) }
 		switch {
-		case r.Ref == "" || len(r.Ref) > MaxRefLength || strings.ContainsAny(r.Ref, " \t\r\n/?#") || !utf8.ValidString(r.Ref):
-			return apperr.Field(where, "%s: the reference must be 1 to %d characters without spaces, slashes, ? or #", at, MaxRefLength)
+		case r.Ref == "" || len(r.Ref) > MaxRefLength || strings.ContainsAny(r.Ref, " \t\r\n/?#") || !PlainText(r.Ref):
+			return bad("the reference must be 1 to %d characters without spaces, slashes, ? or #", MaxRefLength)
 		case r.Title == "" && r.Text == "":
-			return apperr.Field(where, "%s: a requirement needs a title or a text", at)
-		case len(r.Title) > MaxTitleLength || !utf8.ValidString(r.Title):
-			return apperr.Field(where, "%s: the title is longer than %d characters", at, MaxTitleLength)
-		case len(r.Text) > MaxTextLength || !utf8.ValidString(r.Text):
-			return apperr.Field(where, "%s: the text is longer than %d characters", at, MaxTextLength)
-		case len(r.Label) > 100:
-			return apperr.Field(where, "%s: the label is longer than 100 characters", at)
+			return bad("a requirement needs a title or a text")
+		case len(r.Title) > MaxTitleLength || !PlainText(r.Title):
+			return bad("the title must be text of at most %d characters", MaxTitleLength)
+		case len(r.Text) > MaxTextLength || !PlainText(r.Text):
+			return bad("the text must be text of at most %d characters", MaxTextLength)
+		case len(r.Label) > 100 || !PlainText(r.Label):
+			return bad("the label must be text of at most 100 characters")
 		}
 		if prev, dup := index[r.Ref]; dup {
-			return apperr.Field(where, "%s: the reference is used twice (also at %s[%d])", at, where, prev)
+			return bad("the reference is used twice (first at entry %d)", prev)
+		}
+		if r.ParentRef != "" {
+			p, ok := index[r.ParentRef]
+			if !ok {
+				return bad("its parent %q is not in the file before it (parents come before their children)", r.ParentRef)
+			}
+			if depth[i] = depth[p] + 1; depth[i] >= MaxDepth {
+				return bad("it sits %d levels deep; at most %d", depth[i]+1, MaxDepth)
+			}
 		}
 		index[r.Ref] = i
 	}
-	for i, r := range d.Requirements {
-		if r.ParentRef == "" {
-			continue
-		}
-		if _, ok := index[r.ParentRef]; !ok {
-			return apperr.Field(where, "%s[%d] (%q): its parent %q is not in the file", where, i, r.Ref, r.ParentRef)
-		}
-		// Walk up; a path longer than the list is a cycle.
-		seen := 0
-		for p := r.ParentRef; p != ""; p = d.Requirements[index[p]].ParentRef {
-			if seen++; seen > len(d.Requirements) || p == r.Ref {
-				return apperr.Field(where, "%s[%d] (%q): its parents form a cycle", where, i, r.Ref)
-			}
-		}
-	}
 	if d.count() == 0 {
-		return apperr.Field(where, "the framework has no requirement that can be assessed (all are groups or withdrawn)")
+		return -1, apperr.New(apperr.Invalid, "the framework has no requirement that can be assessed (all are groups or withdrawn)")
 	}
-	return nil
+	return -1, nil
+}
+
+// PlainText tells whether s is valid UTF-8 without control characters other
+// than tab, line feed and carriage return (PostgreSQL refuses NUL in text,
+// and no other control character belongs in a title).
+func PlainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // SuggestID makes a framework identifier from a name and a version: lower

@@ -35,33 +35,110 @@ func NewService(d *db.DB, c clock.Clock, a *audit.Log) *Service {
 	return &Service{db: d, clock: c, audit: a, trees: map[string]cachedTree{}}
 }
 
+// DataVersion numbers the built-in catalog data this binary carries. Raise
+// it whenever data/ changes, so that during a rolling upgrade an older node
+// restarting never puts its older copy back over a newer one.
+const DataVersion = 1
+
 // SyncBuiltins stores the built-in frameworks and mappings the binary
-// carries, when the stored copies are missing or older. It runs at every
-// start; a current catalog costs one query per framework.
+// carries when the stored copies are missing or older. It runs at every
+// start; a current catalog costs one query. Nodes starting together take
+// turns (a transaction lock), and every change is recorded on the instance
+// audit chain.
 func (s *Service) SyncBuiltins(ctx context.Context) error {
+	type pending struct {
+		b      builtin
+		files  [][]byte
+		digest string
+	}
+	var todo []pending
+	stored, err := s.storedVersions(ctx, s.db.Read)
+	if err != nil {
+		return err
+	}
 	for _, b := range builtins {
 		files, digest, err := b.read()
 		if err != nil {
 			return err
 		}
-		var stored string
-		err = s.db.Read.QueryRowContext(ctx, `SELECT digest FROM frameworks WHERE id = $1`, b.id).Scan(&stored)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("read framework %s: %w", b.id, err)
-		}
-		if stored == digest {
-			continue
-		}
-		d, err := b.load(files)
-		if err != nil {
-			return fmt.Errorf("built-in framework %s: %w", b.id, err)
-		}
-		d.ID, d.Source, d.digest = b.id, SourceBuiltin, digest
-		if err := s.db.InTx(ctx, func(tx *db.Tx) error { return s.store(ctx, tx, d, stored != "") }); err != nil {
-			return fmt.Errorf("store framework %s: %w", b.id, err)
+		if st, ok := stored[b.id]; !ok || st.needsUpdate(digest) {
+			todo = append(todo, pending{b, files, digest})
 		}
 	}
-	return s.syncMappings(ctx)
+	mappings, err := builtinMappings()
+	if err != nil {
+		return err
+	}
+	var nMappings int
+	if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM mappings WHERE source = 'nist'`).Scan(&nMappings); err != nil {
+		return err
+	}
+	if len(todo) == 0 && nMappings == len(mappings) {
+		return nil
+	}
+	ctx = audit.WithActor(ctx, audit.System("catalog"))
+	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		if lock := s.db.Dialect.LockTx(); lock != "" {
+			if _, err := tx.ExecContext(ctx, lock, int64(0x65766964656e7401)); err != nil { // "evident" + 1
+				return err
+			}
+		}
+		// Another node may have done the work while this one waited.
+		stored, err := s.storedVersions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range todo {
+			st, exists := stored[p.b.id]
+			if exists && !st.needsUpdate(p.digest) {
+				continue
+			}
+			d, err := p.b.load(p.files)
+			if err != nil {
+				return fmt.Errorf("built-in framework %s: %w", p.b.id, err)
+			}
+			d.ID, d.Source, d.digest = p.b.id, SourceBuiltin, p.digest
+			if err := s.store(ctx, tx, d, exists); err != nil {
+				return fmt.Errorf("store framework %s: %w", p.b.id, err)
+			}
+			if err := s.audit.Record(ctx, tx, audit.Event{Action: "framework.sync", TargetType: "framework", TargetID: d.ID,
+				Fields: map[string]any{"version": d.Version, "data_version": DataVersion, "requirements": d.count(), "replaced": exists}}); err != nil {
+				return err
+			}
+		}
+		return s.syncMappings(ctx, tx, mappings)
+	})
+}
+
+// storedVersion is what the database holds of a built-in framework.
+type storedVersion struct {
+	digest      string
+	dataVersion int
+}
+
+// needsUpdate tells whether this binary's copy replaces the stored one:
+// a newer data version, or the same one with other bytes (a development
+// build); never an older one.
+func (v storedVersion) needsUpdate(digest string) bool {
+	return v.dataVersion < DataVersion || v.dataVersion == DataVersion && v.digest != digest
+}
+
+func (s *Service) storedVersions(ctx context.Context, q db.Querier) (map[string]storedVersion, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, digest, data_version FROM frameworks WHERE source = 'builtin'`)
+	if err != nil {
+		return nil, fmt.Errorf("read built-in frameworks: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]storedVersion{}
+	for rows.Next() {
+		var id string
+		var v storedVersion
+		if err := rows.Scan(&id, &v.digest, &v.dataVersion); err != nil {
+			return nil, err
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
 }
 
 // Import stores a framework read from a file under a new identifier.
@@ -101,6 +178,14 @@ func (s *Service) Import(ctx context.Context, d *Definition) (*Framework, error)
 	return s.Get(ctx, d.ID)
 }
 
+// dataVersionOf is DataVersion for built-ins; imports have none.
+func dataVersionOf(d *Definition) int {
+	if d.Source == SourceBuiltin {
+		return DataVersion
+	}
+	return 0
+}
+
 func definitionDigest(d *Definition) string {
 	b, _ := json.Marshal(d.Requirements)
 	return fmt.Sprintf("%x", sha256Sum(append([]byte(d.ID+"\n"+d.Name+"\n"+d.Version+"\n"), b...)))
@@ -114,16 +199,16 @@ func (s *Service) store(ctx context.Context, tx *db.Tx, d *Definition, replace b
 	baselines, _ := json.Marshal(nonNil(d.Baselines))
 	if replace {
 		if _, err := tx.ExecContext(ctx, `UPDATE frameworks SET name = $2, version = $3, description = $4, notice = $5,
-			baselines = $6, digest = $7, requirement_count = $8, imported_at = $9 WHERE id = $1`,
-			d.ID, d.Name, d.Version, d.Description, d.Notice, string(baselines), d.digest, d.count(), now); err != nil {
+			baselines = $6, digest = $7, requirement_count = $8, imported_at = $9, data_version = $10 WHERE id = $1`,
+			d.ID, d.Name, d.Version, d.Description, d.Notice, string(baselines), d.digest, d.count(), now, dataVersionOf(d)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE requirements SET withdrawn = TRUE WHERE framework_id = $1`, d.ID); err != nil {
 			return err
 		}
 	} else if _, err := tx.ExecContext(ctx, `INSERT INTO frameworks (id, name, version, source, description, notice, baselines,
-		digest, requirement_count, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		d.ID, d.Name, d.Version, d.Source, d.Description, d.Notice, string(baselines), d.digest, d.count(), now); err != nil {
+		digest, requirement_count, imported_at, data_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		d.ID, d.Name, d.Version, d.Source, d.Description, d.Notice, string(baselines), d.digest, d.count(), now, dataVersionOf(d)); err != nil {
 		return err
 	}
 	upsert := `INSERT INTO requirements (framework_id, ref, label, parent_ref, kind, title, text, assessable, withdrawn,
@@ -150,30 +235,25 @@ func (s *Service) store(ctx context.Context, tx *db.Tx, d *Definition, replace b
 }
 
 // syncMappings stores NIST's CSF 1.1 to 2.0 transition.
-func (s *Service) syncMappings(ctx context.Context) error {
+func (s *Service) syncMappings(ctx context.Context, tx *db.Tx, ms []Mapping) error {
 	var n int
-	if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM mappings WHERE source = 'nist'`).Scan(&n); err != nil {
-		return err
-	}
-	ms, err := builtinMappings()
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM mappings WHERE source = 'nist'`).Scan(&n); err != nil {
 		return err
 	}
 	if n == len(ms) {
 		return nil
 	}
-	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mappings WHERE source = 'nist'`); err != nil {
-			return err
+	if _, err := tx.ExecContext(ctx, `DELETE FROM mappings WHERE source = 'nist'`); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mappings (from_framework, from_ref, to_framework, to_ref, relation, source)
+			VALUES ($1, $2, $3, $4, $5, 'nist')`, m.FromFramework, m.FromRef, m.ToFramework, m.ToRef, m.Relation); err != nil {
+			return fmt.Errorf("mapping %s -> %s: %w", m.FromRef, m.ToRef, err)
 		}
-		for _, m := range ms {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO mappings (from_framework, from_ref, to_framework, to_ref, relation, source)
-				VALUES ($1, $2, $3, $4, $5, 'nist')`, m.FromFramework, m.FromRef, m.ToFramework, m.ToRef, m.Relation); err != nil {
-				return fmt.Errorf("mapping %s -> %s: %w", m.FromRef, m.ToRef, err)
-			}
-		}
-		return nil
-	})
+	}
+	return s.audit.Record(ctx, tx, audit.Event{Action: "mapping.sync", TargetType: "mapping", TargetID: "nist-csf-1.1-to-2.0",
+		Fields: map[string]any{"mappings": len(ms)}})
 }
 
 const frameworkColumns = `id, name, version, source, description, notice, baselines, digest, requirement_count, imported_at`

@@ -2,8 +2,6 @@ package control
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -32,8 +30,9 @@ type AdoptOptions struct {
 	// and links it to the practice's requirements.
 	FromLibrary bool
 	// UseMappings links the organisation's existing controls to the new
-	// framework's requirements through mappings (NIST's and its own, except
-	// those marked "related").
+	// framework's requirements through mappings (NIST's and its own), only
+	// where the linked requirement is equivalent to or broader than the
+	// new one; "related" mappings are never followed.
 	UseMappings bool
 }
 
@@ -231,26 +230,30 @@ func (s *Service) adoptLibrary(ctx context.Context, tx *db.Tx, orgID string, lib
 		if len(inScope) == 0 {
 			continue
 		}
-		var id string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM controls WHERE org_id = $1 AND library_key = $2 AND deleted_at IS NULL`,
-			orgID, lc.Key).Scan(&id)
-		switch {
-		case err == nil:
-			res.ControlsReused++
-		case errors.Is(err, sql.ErrNoRows):
-			c := &Control{ID: db.NewID(now), LibraryKey: lc.Key, Title: lc.Title, Description: lc.Description, Status: Planned,
-				Visibility: Private, ReviewIntervalDays: lc.ReviewIntervalDays, CreatedAt: now, UpdatedAt: now}
-			if err := insertControl(ctx, tx, orgID, c); err != nil {
-				return err
-			}
+		// Insert unless the practice has its control already: the unique
+		// index decides, so two adoptions at once still make one control.
+		c := &Control{ID: db.NewID(now), LibraryKey: lc.Key, Title: lc.Title, Description: lc.Description, Status: Planned,
+			Visibility: Private, ReviewIntervalDays: lc.ReviewIntervalDays, CreatedAt: now, UpdatedAt: now}
+		res2, err := tx.ExecContext(ctx, `INSERT INTO controls (id, org_id, library_key, title, description, owner_id, status, visibility,
+			review_interval_days, next_review_date, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, '', $9, $9)
+			ON CONFLICT DO NOTHING`, c.ID, orgID, c.LibraryKey, c.Title, c.Description, string(c.Status), string(c.Visibility),
+			c.ReviewIntervalDays, clock.Micros(now))
+		if err != nil {
+			return err
+		}
+		id := c.ID
+		if n, _ := res2.RowsAffected(); n == 1 {
 			if err := s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "control.create", TargetType: "control",
 				TargetID: c.ID, Fields: controlFields(c)}); err != nil {
 				return err
 			}
-			id = c.ID
 			res.ControlsCreated++
-		default:
-			return err
+		} else {
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM controls WHERE org_id = $1 AND library_key = $2 AND deleted_at IS NULL`,
+				orgID, lc.Key).Scan(&id); err != nil {
+				return err
+			}
+			res.ControlsReused++
 		}
 		for _, r := range inScope {
 			if err := l.link(ctx, id, r); err != nil {
@@ -261,25 +264,37 @@ func (s *Service) adoptLibrary(ctx context.Context, tx *db.Tx, orgID string, lib
 	return nil
 }
 
+// Mapping relations by the direction in which a control may follow them.
+// A control that addresses the "from" requirement also addresses "to" when
+// from is equivalent to or broader than to; it addresses "from" through
+// "to" when to is equivalent or broader. A narrower requirement's control
+// never stands for a broader requirement: that would overstate posture.
+const (
+	// forwardRelations: from's controls link to "to".
+	forwardRelations = `('equivalent', 'same_identifier_revised', 'moved_to', 'superset')`
+	// backwardRelations: to's controls link to "from".
+	backwardRelations = `('equivalent', 'same_identifier_revised', 'moved_to', 'subset', 'incorporated_into')`
+)
+
 // linkThroughMappings links controls already linked to a mapped requirement
-// of another adopted framework.
+// of another adopted framework, in the directions the relations allow.
 func (s *Service) linkThroughMappings(ctx context.Context, tx *db.Tx, orgID, frameworkID string, valid map[string]bool, l *linker) error {
 	rows, err := tx.QueryContext(ctx, `
 		SELECT cr.control_id, m.to_ref FROM mappings m
 		JOIN control_requirements cr ON cr.org_id = $1 AND cr.framework_id = m.from_framework AND cr.requirement_ref = m.from_ref
-		WHERE m.to_framework = $2
+		WHERE m.to_framework = $2 AND m.relation IN `+forwardRelations+`
 		UNION
 		SELECT cr.control_id, m.from_ref FROM mappings m
 		JOIN control_requirements cr ON cr.org_id = $1 AND cr.framework_id = m.to_framework AND cr.requirement_ref = m.to_ref
-		WHERE m.from_framework = $2
+		WHERE m.from_framework = $2 AND m.relation IN `+backwardRelations+`
 		UNION
 		SELECT cr.control_id, m.to_ref FROM org_mappings m
 		JOIN control_requirements cr ON cr.org_id = $1 AND cr.framework_id = m.from_framework AND cr.requirement_ref = m.from_ref
-		WHERE m.org_id = $1 AND m.to_framework = $2 AND m.relation <> 'related'
+		WHERE m.org_id = $1 AND m.to_framework = $2 AND m.relation IN `+forwardRelations+`
 		UNION
 		SELECT cr.control_id, m.from_ref FROM org_mappings m
 		JOIN control_requirements cr ON cr.org_id = $1 AND cr.framework_id = m.to_framework AND cr.requirement_ref = m.to_ref
-		WHERE m.org_id = $1 AND m.from_framework = $2 AND m.relation <> 'related'`, orgID, frameworkID)
+		WHERE m.org_id = $1 AND m.from_framework = $2 AND m.relation IN `+backwardRelations, orgID, frameworkID)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ package control
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -114,10 +116,10 @@ func (in *Input) validate() error {
 	in.OwnerID = strings.TrimSpace(in.OwnerID)
 	in.NextReviewDate = strings.TrimSpace(in.NextReviewDate)
 	switch {
-	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !utf8.ValidString(in.Title):
-		return apperr.Field("title", "a control needs a title of 1 to %d characters", MaxTitle)
-	case utf8.RuneCountInString(in.Description) > MaxDescription || !utf8.ValidString(in.Description):
-		return apperr.Field("description", "the description is at most %d characters", MaxDescription)
+	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !catalog.PlainText(in.Title):
+		return apperr.Field("title", "a control needs a title of 1 to %d characters, without control characters", MaxTitle)
+	case utf8.RuneCountInString(in.Description) > MaxDescription || !catalog.PlainText(in.Description):
+		return apperr.Field("description", "the description is text of at most %d characters", MaxDescription)
 	}
 	if in.Status == "" {
 		in.Status = Planned
@@ -268,8 +270,8 @@ func checkOwner(ctx context.Context, q db.Querier, orgID, userID string) error {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.org_id = $1 AND m.user_id = $2 AND u.deleted_at IS NULL`, orgID, userID).Scan(&one)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return apperr.Field("owner_id", "the owner must be a member of the organisation")
 	}
-	return nil
+	return err
 }

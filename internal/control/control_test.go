@@ -435,6 +435,31 @@ func TestAdoptFromLibrary(t *testing.T) {
 	})
 }
 
+// Two adoptions at once still give one control per practice.
+func TestConcurrentAdoption(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		errs := make(chan error, 2)
+		for _, fw := range []string{catalog.ISO27001, catalog.SOC2} {
+			go func() {
+				_, err := f.controls.Adopt(ctx, f.org, fw, AdoptOptions{FromLibrary: true})
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		lib, _ := catalog.Library()
+		list, _ := f.controls.List(ctx, f.org, ListFilter{})
+		if len(list) != len(lib) {
+			t.Fatalf("%d controls for %d practices", len(list), len(lib))
+		}
+	})
+}
+
 func TestOrgMappings(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -450,6 +475,11 @@ func TestOrgMappings(t *testing.T) {
 		if err := f.controls.AddMapping(ctx, f.org, in); apperr.CodeOf(err) != apperr.Conflict {
 			t.Fatalf("duplicate mapping: %v", err)
 		}
+		// A narrower requirement's controls never stand for a broader one.
+		narrower := MappingInput{FromFramework: catalog.ISO27001, FromRef: "A.8.5", ToFramework: "test-fw", ToRef: "R2", Relation: "subset"}
+		if err := f.controls.AddMapping(ctx, f.org, narrower); err != nil {
+			t.Fatal(err)
+		}
 		bad := in
 		bad.ToRef = "G1"
 		if err := f.controls.AddMapping(ctx, f.org, bad); apperr.CodeOf(err) != apperr.Invalid {
@@ -458,6 +488,10 @@ func TestOrgMappings(t *testing.T) {
 		res, err := f.controls.Adopt(ctx, f.org, "test-fw", AdoptOptions{UseMappings: true})
 		if err != nil || res.LinksCreated == 0 {
 			t.Fatalf("adoption through the organisation's mapping: %+v %v", res, err)
+		}
+		p, _ := f.controls.Posture(ctx, f.org, "test-fw")
+		if p.Requirements[0].Ref != "R1" || len(p.Requirements[0].Controls) == 0 || len(p.Requirements[1].Controls) != 0 {
+			t.Fatalf("links through mappings: R1 %d controls, R2 %d (want some, none)", len(p.Requirements[0].Controls), len(p.Requirements[1].Controls))
 		}
 		ms, _ := f.controls.Mappings(ctx, f.other, "test-fw", "R1")
 		if len(ms) != 0 {

@@ -59,6 +59,9 @@ func (s *Service) Link(ctx context.Context, orgID, controlID, frameworkID, ref s
 		}
 		l := &linker{tx: tx, orgID: orgID, frameworkID: frameworkID, at: clock.Micros(s.clock.Now())}
 		if err := l.link(ctx, controlID, ref); err != nil {
+			if db.IsForeignKeyViolation(err) { // the framework was removed meanwhile
+				return apperr.Field("framework_id", "adopt framework %q before linking to its requirements", frameworkID)
+			}
 			return err
 		}
 		if l.created == 0 {
@@ -89,7 +92,7 @@ func (s *Service) Unlink(ctx context.Context, orgID, controlID, frameworkID, ref
 // justification.
 func (s *Service) SetApplicability(ctx context.Context, orgID, frameworkID, ref string, applicable bool, justification string) error {
 	justification = strings.TrimSpace(justification)
-	if !applicable && (len(justification) < 10 || utf8.RuneCountInString(justification) > MaxJustification || !utf8.ValidString(justification)) {
+	if n := utf8.RuneCountInString(justification); !applicable && (n < 10 || n > MaxJustification || !catalog.PlainText(justification)) {
 		return apperr.Field("justification", "say why the requirement is not applicable, in 10 to %d characters; the justification is public", MaxJustification)
 	}
 	if _, err := s.checkRequirement(ctx, orgID, frameworkID, ref); err != nil {
@@ -112,6 +115,9 @@ func (s *Service) SetApplicability(ctx context.Context, orgID, frameworkID, ref 
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, framework_id, requirement_ref)
 				DO UPDATE SET justification = excluded.justification, updated_at = excluded.updated_at`,
 				orgID, frameworkID, ref, justification, clock.Micros(s.clock.Now()))
+		}
+		if db.IsForeignKeyViolation(err) { // the framework was removed meanwhile
+			return apperr.Field("framework_id", "framework %q is not adopted", frameworkID)
 		}
 		if err != nil {
 			return err

@@ -13,8 +13,9 @@ import (
 	"github.com/evident-isms/evident/internal/db"
 )
 
-// Relations an organisation may give its own mappings. "related" is shown
-// but never used to link controls when a framework is adopted.
+// Relations an organisation may give its own mappings: from is equivalent
+// to, narrower than (subset) or broader than (superset) to. "related" is
+// shown but never used to link controls when a framework is adopted.
 var Relations = []string{"equivalent", "subset", "superset", "related"}
 
 // MappingInput is a mapping an organisation adds between two requirements
@@ -29,7 +30,7 @@ func (s *Service) AddMapping(ctx context.Context, orgID string, in MappingInput)
 	if !contains(Relations, in.Relation) {
 		return apperr.Field("relation", "relation %q is not one of %s", in.Relation, strings.Join(Relations, ", "))
 	}
-	if utf8.RuneCountInString(in.Note) > MaxJustification || !utf8.ValidString(in.Note) {
+	if utf8.RuneCountInString(in.Note) > MaxJustification || !catalog.PlainText(in.Note) {
 		return apperr.Field("note", "the note is at most %d characters", MaxJustification)
 	}
 	if in.FromFramework == in.ToFramework && in.FromRef == in.ToRef {

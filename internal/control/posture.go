@@ -138,6 +138,19 @@ func (c *Counts) add(s State) {
 	}
 }
 
+func (c *Counts) merge(o Counts) {
+	c.Requirements += o.Requirements
+	c.Applicable += o.Applicable
+	c.NotApplicable += o.NotApplicable
+	c.Gap += o.Gap
+	c.Failing += o.Failing
+	c.NotImplemented += o.NotImplemented
+	c.Stale += o.Stale
+	c.Unevidenced += o.Unevidenced
+	c.Evidenced += o.Evidenced
+	c.Verified += o.Verified
+}
+
 // Of returns the count of one state.
 func (c Counts) Of(s State) int {
 	return map[State]int{Gap: c.Gap, Failing: c.Failing, NotImplemented: c.NotImplemented, Stale: c.Stale,
@@ -257,7 +270,7 @@ func compute(in postureInput) *Posture {
 	for i, r := range in.tree {
 		index[r.Ref] = i
 		if r.ParentRef != "" {
-			depth[i] = depth[index[r.ParentRef]] + 1 // parents come first in document order
+			depth[i] = depth[index[r.ParentRef]] + 1 // parents come first (the catalog checks it)
 		}
 	}
 	counts := make([]Counts, len(in.tree))
@@ -288,13 +301,13 @@ func compute(in postureInput) *Posture {
 		}
 		p.Requirements = append(p.Requirements, rp)
 		p.Counts.add(rp.State)
-		for at := index[r.Ref]; ; {
-			counts[at].add(rp.State)
-			parent := in.tree[at].ParentRef
-			if parent == "" {
-				break
-			}
-			at = index[parent]
+		counts[index[r.Ref]].add(rp.State)
+	}
+	// Roll the counts up: children come after their parents, so walking
+	// backwards adds each node's complete counts to its parent once.
+	for i := len(in.tree) - 1; i >= 0; i-- {
+		if parent := in.tree[i].ParentRef; parent != "" {
+			counts[index[parent]].merge(counts[i])
 		}
 	}
 	for i, r := range in.tree {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
+	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
@@ -42,7 +43,7 @@ func (s *Service) SetTranslation(ctx context.Context, orgID, controlID, field, l
 	if field == "title" {
 		limit = MaxTitle
 	}
-	if utf8.RuneCountInString(text) > limit || !utf8.ValidString(text) {
+	if utf8.RuneCountInString(text) > limit || !catalog.PlainText(text) {
 		return apperr.Field("text", "the %s is at most %d characters", field, limit)
 	}
 	return apperr.Wrap(s.db.InTx(ctx, func(tx *db.Tx) error {

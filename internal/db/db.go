@@ -63,6 +63,18 @@ func (d Dialect) ForUpdate() string {
 	return ""
 }
 
+// LockTx takes a lock named by key for the rest of the transaction, so that
+// work which must not run twice at once (several nodes storing the same
+// data at start) runs one after the other. On PostgreSQL it is a
+// transaction-level advisory lock; SQLite transactions here are serialised
+// already. It returns the statement to run, or "" when none is needed.
+func (d Dialect) LockTx() string {
+	if d.Engine == Postgres {
+		return "SELECT pg_advisory_xact_lock($1)"
+	}
+	return ""
+}
+
 // Querier is what stores need: a *sql.DB, a *sql.Tx or a *Tx.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

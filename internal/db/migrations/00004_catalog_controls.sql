@@ -14,6 +14,7 @@ CREATE TABLE frameworks (
     notice      TEXT NOT NULL,             -- origin and license of the data
     baselines   TEXT NOT NULL,             -- JSON list of the baseline names
     digest      TEXT NOT NULL,             -- SHA-256 of the source files: tells whether a built-in is current
+    data_version INTEGER NOT NULL,         -- catalog.DataVersion of the binary that stored a built-in; 0 for imports
     requirement_count INTEGER NOT NULL,    -- requirements that count (assessable, not withdrawn)
     imported_at BIGINT NOT NULL
 );
