@@ -9,8 +9,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/browsertest"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -96,6 +98,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		t.Fatalf("after sign-in: at %s with heading %q, want the Acme dashboard", loc, title)
 	}
 
+	controlID := seedControls(t, a, o.ID, u.ID, clk.Now())
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/app/o/acme/"},
 		{"members", "/app/o/acme/members"},
@@ -106,6 +109,14 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"account", "/app/account"},
 		{"account-2fa", "/app/account/2fa"},
 		{"organisations", "/app/?all=1"},
+		{"frameworks", "/app/o/acme/frameworks"},
+		{"framework", "/app/o/acme/frameworks/nist-csf-2.0"},
+		{"framework-800-53", "/app/o/acme/frameworks/nist-sp-800-53-r5?baseline=LOW"},
+		{"controls", "/app/o/acme/controls"},
+		{"controls-filtered", "/app/o/acme/controls?status=implemented"},
+		{"control", "/app/o/acme/controls/" + controlID},
+		{"posture", "/app/o/acme/posture"},
+		{"posture-framework", "/app/o/acme/posture/nist-csf-2.0"},
 	} {
 		t.Run(p.name, func(t *testing.T) { b.Look(t, p.name, srv.URL+p.path) })
 	}
@@ -123,4 +134,80 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	if loc, _ := chromedp.Run(bctx, chromedp.Location()); !strings.Contains(loc, "/app/login") {
 		t.Fatalf("after signing out, the dashboard shows at %s", loc)
 	}
+}
+
+// seedEvidence stands in for the evidence package: it gives some controls
+// evidence so that the pages show every state.
+type seedEvidence map[string][]control.EvidenceItem
+
+func (e seedEvidence) ControlEvidence(context.Context, string) (map[string][]control.EvidenceItem, error) {
+	return e, nil
+}
+
+// seedControls gives an organisation something to look at: CSF 2.0 and
+// ISO/IEC 27001 adopted from the library, controls in every state, one of
+// its own with an owner, a requirement no control addresses and one not
+// applicable. It returns the id of a library control.
+func seedControls(t *testing.T, a *app.App, orgID, ownerID string, now time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	for _, fw := range []string{"nist-csf-2.0", "iso-27001-2022"} {
+		if _, err := a.Controls.Adopt(ctx, orgID, fw, control.AdoptOptions{FromLibrary: true, UseMappings: true}); err != nil {
+			t.Fatalf("adopt %s: %v", fw, err)
+		}
+	}
+	list, err := a.Controls.List(ctx, orgID, control.ListFilter{})
+	if err != nil || len(list) < 20 {
+		t.Fatalf("controls after adoption: %d, %v", len(list), err)
+	}
+	valid, expired := now.AddDate(0, 6, 0), now.AddDate(0, -1, 0)
+	evidence := seedEvidence{}
+	for i, c := range list {
+		in := control.Input{Title: c.Title, Description: c.Description, Status: control.Implemented, Visibility: c.Visibility,
+			ReviewIntervalDays: c.ReviewIntervalDays, NextReviewDate: "2027-03-31"}
+		switch {
+		case i%10 == 9:
+			in.Status, in.NextReviewDate = control.Planned, ""
+		case i%10 == 8:
+			in.Status, in.OwnerID = control.InProgress, ownerID
+		case i == 5:
+			evidence[c.ID] = []control.EvidenceItem{{Assurance: control.Automated, ValidUntil: valid, Failing: true}}
+		case i%10 == 7:
+			evidence[c.ID] = []control.EvidenceItem{{Assurance: control.Documented, ValidUntil: expired}}
+		case i%10 == 6:
+		case i%10 < 3:
+			evidence[c.ID] = []control.EvidenceItem{{Assurance: control.Automated, ValidUntil: valid}}
+		default:
+			evidence[c.ID] = []control.EvidenceItem{{Assurance: control.Documented, ValidUntil: valid}}
+		}
+		if _, err := a.Controls.Update(ctx, orgID, c.ID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Controls.SetEvidenceSource(evidence)
+	own, err := a.Controls.Create(ctx, orgID, control.Input{Title: "Quarterly access review", OwnerID: ownerID,
+		Description: "Managers confirm every quarter who has access to production.", Status: control.Implemented, Visibility: control.Public})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Controls.Link(ctx, orgID, own.ID, "nist-csf-2.0", "PR.AA-05"); err != nil {
+		t.Fatal(err)
+	}
+	linked, err := a.Controls.List(ctx, orgID, control.ListFilter{FrameworkID: "nist-csf-2.0", Ref: "GV.OC-04"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range linked {
+		if err := a.Controls.Unlink(ctx, orgID, c.ID, "nist-csf-2.0", "GV.OC-04"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Controls.SetApplicability(ctx, orgID, "nist-csf-2.0", "GV.SC-10", false,
+		"Acme has no suppliers whose contracts end with data to return."); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Controls.SetTranslation(ctx, orgID, list[0].ID, "title", "fr", "Titre en français"); err != nil {
+		t.Fatal(err)
+	}
+	return list[0].ID
 }
