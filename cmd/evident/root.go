@@ -34,6 +34,7 @@ also from a file named by *_FILE (EVIDENT_SECRET_KEY_FILE=/run/secrets/key):
   EVIDENT_SIGNING_KEY    Ed25519 keyring signing published documents (required on PostgreSQL)
   EVIDENT_METRICS_TOKEN  bearer token opening /metrics on the main address
   EVIDENT_SMTP_PASSWORD  password for --smtp-username
+  EVIDENT_S3_ACCESS_KEY, EVIDENT_S3_SECRET_KEY  credentials for --s3-endpoint
 On SQLite, missing keys are generated into the data directory (mode 0600).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -64,6 +65,13 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 	f.StringVar(&c.cfg.SMTP.Username, "smtp-username", "", "SMTP user name (password in EVIDENT_SMTP_PASSWORD)")
 	f.StringVar(&c.cfg.SMTP.TLS, "smtp-tls", c.cfg.SMTP.TLS, "SMTP encryption: starttls, tls or none")
 	f.StringVar(&c.cfg.SMTP.From, "mail-from", "", "sender address of outgoing mail")
+	f.IntVar(&c.cfg.MaxUploadMB, "max-upload-mb", c.cfg.MaxUploadMB, "largest evidence file accepted, in MB (larger uploads answer 413)")
+	f.StringVar(&c.cfg.ClamAVAddr, "clamav-addr", "", "ClamAV daemon scanning uploads: host:port or unix:/path/clamd.ctl (infected files are quarantined)")
+	f.StringVar(&c.cfg.S3.Endpoint, "s3-endpoint", "", "S3-compatible storage for evidence files (host:port); default: files in DATA/blobs")
+	f.StringVar(&c.cfg.S3.Bucket, "s3-bucket", "", "bucket for evidence files (keys in EVIDENT_S3_ACCESS_KEY and EVIDENT_S3_SECRET_KEY)")
+	f.StringVar(&c.cfg.S3.Region, "s3-region", "", "region of the bucket, when the storage needs one")
+	f.StringVar(&c.cfg.S3.Prefix, "s3-prefix", "", "prefix of every object key, to share a bucket")
+	f.BoolVar(&c.cfg.S3.Insecure, "s3-insecure", false, "reach the storage over plain HTTP (a private network only)")
 
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.orgCommand(), c.userCommand(), c.tokenCommand(),
 		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.frameworkCommand(), c.versionCommand())
@@ -103,6 +111,8 @@ func (c *cli) loadEnv(flags *pflag.FlagSet) error {
 		"EVIDENT_SIGNING_KEY":   &c.cfg.SigningKey,
 		"EVIDENT_METRICS_TOKEN": &c.cfg.MetricsToken,
 		"EVIDENT_SMTP_PASSWORD": &c.cfg.SMTP.Password,
+		"EVIDENT_S3_ACCESS_KEY": &c.cfg.S3.AccessKey,
+		"EVIDENT_S3_SECRET_KEY": &c.cfg.S3.SecretKey,
 	} {
 		v, _, err := setting(name)
 		if err != nil {

@@ -34,17 +34,33 @@ type Config struct {
 	SecretKey      string
 	SigningKey     string
 	SMTP           mail.Config
+	MaxUploadMB    int    // evidence upload limit
+	ClamAVAddr     string // clamd: host:port or unix:/path; empty: files are stored as not scanned
+	S3             S3Config
+}
+
+// S3Config names S3-compatible storage for evidence files; without an
+// endpoint, files live in DATA/blobs.
+type S3Config struct {
+	Endpoint  string // host:port
+	Bucket    string
+	Region    string
+	Prefix    string
+	Insecure  bool   // plain HTTP, for a storage server on a private network
+	AccessKey string // EVIDENT_S3_ACCESS_KEY
+	SecretKey string // EVIDENT_S3_SECRET_KEY
 }
 
 // Defaults are the settings of a fresh install.
 func Defaults() Config {
 	return Config{
-		DataDir:   "./evident-data",
-		Addr:      "127.0.0.1:8080",
-		LogFormat: "text",
-		LogLevel:  "info",
-		Workers:   4,
-		SMTP:      mail.Config{Port: 587, TLS: mail.TLSStartTLS},
+		DataDir:     "./evident-data",
+		Addr:        "127.0.0.1:8080",
+		LogFormat:   "text",
+		LogLevel:    "info",
+		Workers:     4,
+		SMTP:        mail.Config{Port: 587, TLS: mail.TLSStartTLS},
+		MaxUploadMB: 50,
 	}
 }
 
@@ -94,6 +110,17 @@ func (c Config) check() (settings, error) {
 	}
 	if err := c.SMTP.Validate(); err != nil {
 		return s, fmt.Errorf("mail settings: %w", err)
+	}
+	if c.MaxUploadMB < 1 || c.MaxUploadMB > 4096 {
+		return s, fmt.Errorf("--max-upload-mb %d: use 1 to 4096", c.MaxUploadMB)
+	}
+	if c.ClamAVAddr != "" && !strings.HasPrefix(c.ClamAVAddr, "unix:") {
+		if _, _, err := net.SplitHostPort(c.ClamAVAddr); err != nil {
+			return s, fmt.Errorf("--clamav-addr %q is neither host:port nor unix:/path/to/clamd.ctl", c.ClamAVAddr)
+		}
+	}
+	if c.S3.Endpoint != "" && (c.S3.Bucket == "" || c.S3.AccessKey == "" || c.S3.SecretKey == "") {
+		return s, errors.New("--s3-endpoint needs --s3-bucket, EVIDENT_S3_ACCESS_KEY and EVIDENT_S3_SECRET_KEY")
 	}
 	return s, nil
 }
