@@ -7,14 +7,19 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 
+	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
+	"github.com/evident-isms/evident/internal/blob"
 	"github.com/evident-isms/evident/internal/catalog"
+	"github.com/evident-isms/evident/internal/clamav"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/job"
 	"github.com/evident-isms/evident/internal/keys"
@@ -37,6 +42,8 @@ type App struct {
 	Audit    *audit.Log
 	Catalog  *catalog.Service
 	Controls *control.Service
+	Evidence *evidence.Service
+	Blobs    blob.Store
 	Metrics  *web.Metrics
 	Web      *web.Server
 	settings settings
@@ -95,14 +102,51 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		d.Close()
 		return nil, fmt.Errorf("store the built-in frameworks: %w", err)
 	}
+	if a.Blobs, err = openBlobs(ctx, cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	var scanner *clamav.Client
+	if cfg.ClamAVAddr != "" {
+		scanner = &clamav.Client{Addr: cfg.ClamAVAddr}
+	}
+	a.Evidence = evidence.NewService(d, clk, a.Audit, evidence.Config{Blobs: a.Blobs, Scanner: scanner,
+		MaxBytes: int64(cfg.MaxUploadMB) << 20})
+	a.Controls.SetEvidenceSource(a.Evidence)
 	registerHousekeeping(a)
 
 	a.Web = web.NewServer(web.Config{
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
+		Evidence: a.Evidence,
 	})
 	return a, nil
+}
+
+// openBlobs opens the store of evidence files: S3-compatible storage when
+// configured (several nodes), else DATA/blobs.
+func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
+	if cfg.S3.Endpoint != "" {
+		spool := filepath.Join(os.TempDir(), "evident-spool")
+		if err := os.MkdirAll(spool, 0o700); err != nil {
+			return nil, fmt.Errorf("spool directory for uploads: %s", reason(err))
+		}
+		st, err := blob.NewS3Store(ctx, blob.S3Config{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, Region: cfg.S3.Region,
+			Prefix: cfg.S3.Prefix, UseTLS: !cfg.S3.Insecure, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey}, spool)
+		if err != nil {
+			return nil, fmt.Errorf("evidence storage: %s", apperr.MessageOf(err))
+		}
+		return st, nil
+	}
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	st, err := blob.NewFileStore(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("evidence storage: %s", apperr.MessageOf(err))
+	}
+	return st, nil
 }
 
 // Close releases the database.

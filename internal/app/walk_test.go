@@ -12,6 +12,7 @@ import (
 	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/control"
+	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -91,6 +92,14 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 	}
 	tn.params["control"], tn.params["framework"], tn.params["ref"] = ctl.ID, catalog.CSF20, "GV.OC-01"
 	tn.secrets = append(tn.secrets, ctl.ID, "Control of "+slug)
+	// Restricted evidence: only roles reading confidential content see it.
+	ev, err := a.Evidence.Create(ctx, o.ID, evidence.Input{Kind: evidence.Note, Title: "Evidence of " + slug,
+		Visibility: evidence.Restricted, ControlIDs: []string{ctl.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.params["evidence"] = ev.ID
+	tn.secrets = append(tn.secrets, ev.ID, "Evidence of "+slug)
 	tn.targetID = target.ID
 	tn.params["user"], tn.params["user_id"] = target.ID, target.ID
 	tn.params["session"] = targetSession.ID
@@ -113,6 +122,8 @@ func (tn *tenant) fill(pattern string) string {
 		idKind = "control"
 	case strings.Contains(p, "/frameworks/"):
 		idKind = "framework"
+	case strings.Contains(p, "/evidence/"):
+		idKind = "evidence"
 	}
 	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
 	for k, v := range tn.params {
@@ -134,6 +145,8 @@ func apiBody(path string) string {
 		return `{"field": "title", "lang": "fr", "text": "walk"}`
 	case strings.Contains(path, "/controls"):
 		return `{"title": "walk"}`
+	case strings.Contains(path, "/evidence"):
+		return `{"kind": "note", "title": "walk"}`
 	case strings.Contains(path, "/adoptions"):
 		return `{"framework_id": "iso-27001-2022", "from_library": false}`
 	case strings.Contains(path, "/applicability"):

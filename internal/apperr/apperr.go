@@ -18,6 +18,7 @@ const (
 	Unauthorized Code = "unauthorized"
 	Conflict     Code = "conflict"
 	RateLimited  Code = "rate_limited"
+	TooLarge     Code = "too_large" // a request body over a documented limit
 	Internal     Code = "internal"
 )
 

@@ -114,6 +114,13 @@ var PersonalData = []TableData{
 	{Table: "requirement_exclusions"},
 	{Table: "org_mappings"},
 	{Table: "translations"},
+	{
+		Table:     "evidence",
+		Personal:  []string{"attestor_name"},
+		Purpose:   "name the independent party who attested a control, as auditors expect",
+		KeptWhile: "the evidence item exists",
+	},
+	{Table: "evidence_controls"},
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

@@ -56,7 +56,7 @@ func init() {
 }
 
 func codeForStatus(status int) string {
-	for _, c := range []apperr.Code{apperr.Invalid, apperr.NotFound, apperr.Forbidden, apperr.Unauthorized, apperr.Conflict, apperr.RateLimited} {
+	for _, c := range []apperr.Code{apperr.Invalid, apperr.NotFound, apperr.Forbidden, apperr.Unauthorized, apperr.Conflict, apperr.RateLimited, apperr.TooLarge} {
 		if StatusOf(c) == status {
 			return string(c)
 		}
@@ -135,6 +135,7 @@ func (s *Server) registerAPI() {
 	s.registerAuditAPI(h)
 	s.registerCatalogAPI(h)
 	s.registerControlAPI(h)
+	s.registerEvidenceAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

@@ -42,6 +42,8 @@ func StatusOf(code apperr.Code) int {
 		return http.StatusConflict
 	case apperr.RateLimited:
 		return http.StatusTooManyRequests
+	case apperr.TooLarge:
+		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusInternalServerError
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
+	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -40,6 +41,7 @@ type Config struct {
 	Audit    *audit.Log
 	Catalog  *catalog.Service
 	Controls *control.Service
+	Evidence *evidence.Service
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.

@@ -1,0 +1,267 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/evidence"
+	"github.com/evident-isms/evident/internal/identity"
+)
+
+// Evidence operations of the API. Uploads and downloads stream, so they are
+// plain routes (huma would hold a 50 MB body in memory); the OpenAPI
+// document describes them all the same.
+
+// evidenceReader says whether the caller may see restricted evidence.
+func evidenceReader(role identity.Role) evidence.Reader {
+	return evidence.Reader{Restricted: identity.Allowed(role, identity.ConfidentialRead)}
+}
+
+type evidenceBody struct {
+	Kind         evidence.Kind       `json:"kind" enum:"link,note,attestation" doc:"Files are uploaded to /evidence/files."`
+	Title        string              `json:"title" minLength:"1" maxLength:"200"`
+	Description  string              `json:"description,omitempty" maxLength:"10000"`
+	CollectedOn  string              `json:"collected_on,omitempty" maxLength:"10" doc:"YYYY-MM-DD; default today."`
+	ValidUntil   string              `json:"valid_until,omitempty" maxLength:"10" doc:"YYYY-MM-DD; default and maximum: 12 months after collection (notes: 3 months)."`
+	Visibility   evidence.Visibility `json:"visibility,omitempty" enum:"public,private,restricted" doc:"Default private."`
+	OwnerID      string              `json:"owner_id,omitempty" maxLength:"64"`
+	URL          string              `json:"url,omitempty" maxLength:"2048" doc:"Links: where the evidence lives."`
+	AttestorName string              `json:"attestor_name,omitempty" maxLength:"200" doc:"Attestations: the independent person."`
+	AttestorFirm string              `json:"attestor_firm,omitempty" maxLength:"200" doc:"Attestations: their firm."`
+	ControlIDs   []string            `json:"control_ids,omitempty" maxItems:"200" doc:"Controls this evidence supports."`
+}
+
+func (b evidenceBody) input() evidence.Input {
+	return evidence.Input{Kind: b.Kind, Title: b.Title, Description: b.Description, CollectedOn: b.CollectedOn,
+		ValidUntil: b.ValidUntil, Visibility: b.Visibility, OwnerID: b.OwnerID, URL: b.URL, AttestorName: b.AttestorName,
+		AttestorFirm: b.AttestorFirm, ControlIDs: b.ControlIDs}
+}
+
+type createEvidenceInput struct{ Body evidenceBody }
+
+// EvidencePath is exported because huma reads parameters only from exported
+// embedded structs.
+type EvidencePath struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type updateEvidenceInput struct {
+	EvidencePath
+	Body evidenceBody
+}
+
+type evidenceOutput struct{ Body *evidence.Evidence }
+
+type evidenceListInput struct {
+	Kind       string `query:"kind" maxLength:"20" doc:"file, link, note or attestation."`
+	ControlID  string `query:"control_id" maxLength:"64"`
+	Visibility string `query:"visibility" maxLength:"20"`
+	Expiring   int    `query:"expiring" minimum:"0" maximum:"366" doc:"Current items whose validity ends within this many days."`
+	Expired    bool   `query:"expired" doc:"Only items that are no longer current."`
+	Q          string `query:"q" maxLength:"200"`
+}
+
+type evidenceListOutput struct{ Body []evidence.Evidence }
+
+func parseEvidenceFilter(kind, visibility string) (evidence.Kind, evidence.Visibility, error) {
+	switch evidence.Kind(kind) {
+	case "", evidence.File, evidence.Link, evidence.Note, evidence.Attestation, evidence.Check, evidence.PolicyVersion:
+	default:
+		return "", "", apperr.Field("kind", "kind %q is not one of file, link, note, attestation", kind)
+	}
+	switch evidence.Visibility(visibility) {
+	case "", evidence.Public, evidence.Private, evidence.Restricted:
+	default:
+		return "", "", apperr.Field("visibility", "visibility %q is not one of public, private, restricted", visibility)
+	}
+	return evidence.Kind(kind), evidence.Visibility(visibility), nil
+}
+
+func (s *Server) registerEvidenceAPI(api huma.API) {
+	tags := []string{"Evidence"}
+	org := func(ctx context.Context) string { return apiPrincipal(ctx).Org.ID }
+	reader := func(ctx context.Context) evidence.Reader { return evidenceReader(apiPrincipal(ctx).Role) }
+	operation(api, identity.ContentRead, huma.Operation{OperationID: "list-evidence", Method: http.MethodGet, Path: "/evidence",
+		Summary: "List evidence", Tags: tags,
+		Description: "Soonest expiry first. `expiring=30` lists current items whose validity ends within 30 days. " +
+			"Restricted items are listed only for roles that read confidential content."},
+		func(ctx context.Context, in *evidenceListInput) (*evidenceListOutput, error) {
+			kind, vis, err := parseEvidenceFilter(in.Kind, in.Visibility)
+			if err != nil {
+				return nil, err
+			}
+			items, err := s.cfg.Evidence.List(ctx, org(ctx), evidence.Filter{Kind: kind, Visibility: vis, ControlID: in.ControlID,
+				ExpiringDays: in.Expiring, Expired: in.Expired, Query: in.Q}, reader(ctx))
+			return &evidenceListOutput{Body: items}, err
+		})
+	operation(api, identity.ContentEdit, huma.Operation{OperationID: "create-evidence", Method: http.MethodPost, Path: "/evidence",
+		Summary: "Add a link, a self-attested note or an independent attestation", Tags: tags, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *createEvidenceInput) (*evidenceOutput, error) {
+			it, err := s.cfg.Evidence.Create(ctx, org(ctx), in.Body.input())
+			return &evidenceOutput{Body: it}, err
+		})
+	operation(api, identity.ContentRead, huma.Operation{OperationID: "get-evidence", Method: http.MethodGet, Path: "/evidence/{id}",
+		Summary: "Read an evidence item", Tags: tags},
+		func(ctx context.Context, in *EvidencePath) (*evidenceOutput, error) {
+			it, err := s.cfg.Evidence.Get(ctx, org(ctx), in.ID, reader(ctx))
+			return &evidenceOutput{Body: it}, err
+		})
+	operation(api, identity.ContentEdit, huma.Operation{OperationID: "update-evidence", Method: http.MethodPut, Path: "/evidence/{id}",
+		Summary: "Replace an item's fields and control links", Tags: tags,
+		Description: "The kind and a file's bytes never change; upload a new item instead."},
+		func(ctx context.Context, in *updateEvidenceInput) (*evidenceOutput, error) {
+			it, err := s.cfg.Evidence.Update(ctx, org(ctx), in.ID, in.Body.input(), reader(ctx))
+			return &evidenceOutput{Body: it}, err
+		})
+	operation(api, identity.ContentEdit, huma.Operation{OperationID: "delete-evidence", Method: http.MethodDelete, Path: "/evidence/{id}",
+		Summary: "Delete an evidence item", Tags: tags, DefaultStatus: http.StatusNoContent},
+		func(ctx context.Context, in *EvidencePath) (*empty, error) {
+			return &empty{}, s.cfg.Evidence.Delete(ctx, org(ctx), in.ID, reader(ctx))
+		})
+
+	// The streaming routes, registered on the router and described here.
+	s.Router.HandleFunc("POST", apiPrefix+"/evidence/files", identity.ContentEdit, s.uploadEvidence)
+	s.Router.HandleFunc("GET", apiPrefix+"/evidence/{id}/file", identity.ContentRead, s.downloadEvidence)
+	oa := api.OpenAPI()
+	oa.AddOperation(&huma.Operation{OperationID: "upload-evidence", Method: http.MethodPost, Path: apiPrefix + "/evidence/files",
+		Summary: "Upload a file as evidence", Tags: tags, Security: []map[string][]string{{"bearer": {}}},
+		Description: "multipart/form-data, streamed: the fields (title, description, collected_on, valid_until, visibility, " +
+			"owner_id, control_ids repeated) come first, then the part named `file`. The type is taken from the content " +
+			"(PDF, images, text, CSV, JSON, Markdown, office documents); HTML, SVG and executables are refused. Over the " +
+			"upload limit (50 MB by default): 413 and nothing stored. Identical bytes are stored once per organisation.\n\n" +
+			"Permission: `content.edit`.",
+		Responses: map[string]*huma.Response{"201": {Description: "The new evidence item (JSON)."},
+			"400": {Description: "Refused type or bad field"}, "413": {Description: "Over the upload limit"}}})
+	oa.AddOperation(&huma.Operation{OperationID: "download-evidence", Method: http.MethodGet, Path: apiPrefix + "/evidence/{id}/file",
+		Summary: "Download an evidence file", Tags: tags, Security: []map[string][]string{{"bearer": {}}},
+		Parameters: []*huma.Param{{Name: "id", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}},
+		Description: "Served as an attachment with the stored type. Downloads of restricted items are recorded in the audit log.\n\n" +
+			"Permission: `content.read` (restricted items: `confidential.read`).",
+		Responses: map[string]*huma.Response{"200": {Description: "The file"}, "404": {Description: "No such item or file"}}})
+}
+
+// maxFieldBytes bounds one form field of an upload.
+const maxFieldBytes = 64 << 10
+
+// readUpload streams a multipart upload into the evidence service. Fields
+// must precede the file part, so the file is never buffered.
+func (s *Server) readUpload(r *http.Request, orgID string) (*evidence.Evidence, error) {
+	limit := s.cfg.Evidence.MaxBytes()
+	r.Body = http.MaxBytesReader(nil, r.Body, limit+1<<20) // the file plus room for the other fields
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "send the file as multipart/form-data with a part named \"file\"")
+	}
+	in := evidence.Input{Kind: evidence.File}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, apperr.Field("file", "the upload has no part named \"file\"")
+		}
+		if err != nil {
+			return nil, uploadError(err, limit)
+		}
+		name := part.FormName()
+		if name == "file" {
+			it, err := s.cfg.Evidence.Upload(r.Context(), orgID, in, part.FileName(), part)
+			if err != nil {
+				return nil, uploadError(err, limit)
+			}
+			return it, nil
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+		if err != nil {
+			return nil, uploadError(err, limit)
+		}
+		if len(b) > maxFieldBytes {
+			return nil, apperr.Field(name, "the field %q is longer than %d KiB", name, maxFieldBytes>>10)
+		}
+		v := string(b)
+		switch name {
+		case "title":
+			in.Title = v
+		case "description":
+			in.Description = v
+		case "collected_on":
+			in.CollectedOn = v
+		case "valid_until":
+			in.ValidUntil = v
+		case "visibility":
+			in.Visibility = evidence.Visibility(v)
+		case "owner_id":
+			in.OwnerID = v
+		case "control_ids", "control_id":
+			if v != "" {
+				in.ControlIDs = append(in.ControlIDs, v)
+			}
+		}
+	}
+}
+
+// uploadError maps a body over the limit to 413.
+func uploadError(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return apperr.New(apperr.TooLarge, "the upload is larger than %d MB, the limit", limit>>20)
+	}
+	if apperr.CodeOf(err) != apperr.Internal {
+		return err
+	}
+	if strings.Contains(err.Error(), "multipart") {
+		return apperr.New(apperr.Invalid, "the upload is not valid multipart/form-data")
+	}
+	return err
+}
+
+func (s *Server) uploadEvidence(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	it, err := s.readUpload(r, p.Org.ID)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, it)
+}
+
+func (s *Server) downloadEvidence(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	it, rc, err := s.cfg.Evidence.Open(r.Context(), p.Org.ID, r.PathValue("id"), evidenceReader(p.Role))
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	defer rc.Close()
+	serveAttachment(w, it, rc)
+}
+
+// serveAttachment sends a stored file so that no browser renders it: as an
+// attachment, with its stored type, nosniff and a sandboxing policy.
+func serveAttachment(w http.ResponseWriter, it *evidence.Evidence, rc io.Reader) {
+	name := it.File.Filename
+	if name == "" {
+		name = "evidence"
+	}
+	h := w.Header()
+	h.Set("Content-Type", it.File.MediaType)
+	h.Set("Content-Length", strconv.FormatInt(it.File.Size, 10))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, rc)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
