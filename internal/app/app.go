@@ -15,6 +15,7 @@ import (
 	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/blob"
 	"github.com/evident-isms/evident/internal/catalog"
+	"github.com/evident-isms/evident/internal/check"
 	"github.com/evident-isms/evident/internal/clamav"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
@@ -113,6 +114,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Evidence = evidence.NewService(d, clk, a.Audit, evidence.Config{Blobs: a.Blobs, Scanner: scanner,
 		MaxBytes: int64(cfg.MaxUploadMB) << 20})
 	a.Controls.SetEvidenceSource(a.Evidence)
+	allow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings
+	a.Evidence.SetChecks(&check.Runner{Guard: &check.Guard{Allow: allow}, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
+		Now: clk.Now}, a.Queue)
 	registerHousekeeping(a)
 
 	a.Web = web.NewServer(web.Config{

@@ -37,6 +37,8 @@ type Config struct {
 	MaxUploadMB    int    // evidence upload limit
 	ClamAVAddr     string // clamd: host:port or unix:/path; empty: files are stored as not scanned
 	S3             S3Config
+	CheckAllow     string // CIDRs automated checks may reach although private (the demo: 127.0.0.1/32)
+	DNSResolver    string // host:port of the resolver the dns check asks; empty: the system's
 }
 
 // S3Config names S3-compatible storage for evidence files; without an
@@ -117,6 +119,14 @@ func (c Config) check() (settings, error) {
 	if c.ClamAVAddr != "" && !strings.HasPrefix(c.ClamAVAddr, "unix:") {
 		if _, _, err := net.SplitHostPort(c.ClamAVAddr); err != nil {
 			return s, fmt.Errorf("--clamav-addr %q is neither host:port nor unix:/path/to/clamd.ctl", c.ClamAVAddr)
+		}
+	}
+	if _, err := web.ParseCIDRs(c.CheckAllow); err != nil {
+		return s, fmt.Errorf("--check-allow: %w", err)
+	}
+	if c.DNSResolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
+			return s, fmt.Errorf("--dns-resolver %q is not host:port", c.DNSResolver)
 		}
 	}
 	if c.S3.Endpoint != "" && (c.S3.Bucket == "" || c.S3.AccessKey == "" || c.S3.SecretKey == "") {

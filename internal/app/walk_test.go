@@ -122,7 +122,7 @@ func (tn *tenant) fill(pattern string) string {
 		idKind = "control"
 	case strings.Contains(p, "/frameworks/"):
 		idKind = "framework"
-	case strings.Contains(p, "/evidence/"):
+	case strings.Contains(p, "/evidence/"), strings.Contains(p, "/checks/"):
 		idKind = "evidence"
 	}
 	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
@@ -147,6 +147,8 @@ func apiBody(path string) string {
 		return `{"title": "walk"}`
 	case strings.Contains(path, "/evidence"):
 		return `{"kind": "note", "title": "walk"}`
+	case strings.HasSuffix(path, "/checks"):
+		return `{"check_kind": "http_up", "target": "https://example.com/"}`
 	case strings.Contains(path, "/adoptions"):
 		return `{"framework_id": "iso-27001-2022", "from_library": false}`
 	case strings.Contains(path, "/applicability"):

@@ -121,6 +121,15 @@ var PersonalData = []TableData{
 		KeptWhile: "the evidence item exists",
 	},
 	{Table: "evidence_controls"},
+	{Table: "checks"},
+	{
+		Table:  "check_runs", // results only, no personal data; raw runs are bulky
+		Retain: &Retention{After: "at", Keep: 7 * 24 * time.Hour, Action: Delete, Why: "the state history keeps what audits need"},
+	},
+	{
+		Table:  "check_states",
+		Retain: &Retention{After: "at", Keep: 400 * 24 * time.Hour, Action: Delete, Why: "more than 13 months covers a yearly audit period"},
+	},
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

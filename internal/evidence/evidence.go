@@ -14,10 +14,12 @@ import (
 	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/blob"
 	"github.com/evident-isms/evident/internal/catalog"
+	"github.com/evident-isms/evident/internal/check"
 	"github.com/evident-isms/evident/internal/clamav"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/job"
 )
 
 // Kind is the kind of an evidence item.
@@ -88,6 +90,7 @@ type Evidence struct {
 	AttestorName string     `json:"attestor_name,omitempty"`
 	AttestorFirm string     `json:"attestor_firm,omitempty"`
 	File         *FileInfo  `json:"file,omitempty"`
+	Check        *CheckInfo `json:"check,omitempty"`
 	ControlIDs   []string   `json:"control_ids"`
 	CreatedBy    string     `json:"created_by"`
 	UpdatedAt    time.Time  `json:"updated_at"`
@@ -136,6 +139,8 @@ type Service struct {
 	blobs    blob.Store
 	scanner  *clamav.Client // nil: files are stored as not scanned
 	maxBytes int64
+	runner   *check.Runner // nil until SetChecks
+	queue    *job.Queue
 }
 
 // Config configures the service.

@@ -191,10 +191,20 @@ func (s *Service) mustLocation(ctx context.Context, orgID string) *time.Location
 	return loc
 }
 
-// finish fills the computed fields.
+// finish fills the computed fields. A check is current while it is not
+// failing and its latest passing run is younger than twice its interval;
+// its validity date is the day that ends.
 func (it *Evidence) finish(now time.Time, loc *time.Location) {
 	it.Assurance = string(AssuranceOf(it.Kind))
 	it.Current = now.Before(validUntilInstant(it.ValidUntil, loc)) && (it.File == nil || it.File.ScanState != Quarantined)
+	if c := it.Check; c != nil {
+		until := c.currentUntil()
+		it.Current = c.State == "passing" && now.Before(until)
+		it.ValidUntil = ""
+		if !until.IsZero() {
+			it.ValidUntil = clock.DateIn(until, loc)
+		}
+	}
 	if it.ControlIDs == nil {
 		it.ControlIDs = []string{}
 	}
@@ -264,7 +274,17 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, rd Rea
 			return err
 		}
 		in.Kind = old.Kind
-		if err := in.validate(s.clock.Now(), loc); err != nil {
+		if old.Kind == Check {
+			// A check's dates come from its runs; its target and interval
+			// stay (delete and add a check to change them).
+			ci := CheckInput{Title: in.Title, Description: in.Description, Kind: old.Check.Kind, Target: old.Check.Target,
+				Assertions: old.Check.Assertions, IntervalMinutes: old.Check.IntervalMinutes, Visibility: in.Visibility, ControlIDs: in.ControlIDs}
+			if err := ci.validate(); err != nil {
+				return err
+			}
+			in.Title, in.Description, in.Visibility = ci.Title, ci.Description, ci.Visibility
+			in.CollectedOn, in.ValidUntil, in.URL, in.AttestorName, in.AttestorFirm = old.CollectedOn, "", "", "", ""
+		} else if err := in.validate(s.clock.Now(), loc); err != nil {
 			return err
 		}
 		if err := checkOwner(ctx, tx, orgID, in.OwnerID); err != nil {
@@ -272,7 +292,8 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, rd Rea
 		}
 		item = &Evidence{ID: old.ID, Kind: old.Kind, Title: in.Title, Description: in.Description, CollectedOn: in.CollectedOn,
 			ValidUntil: in.ValidUntil, Visibility: in.Visibility, OwnerID: in.OwnerID, URL: in.URL, AttestorName: in.AttestorName,
-			AttestorFirm: in.AttestorFirm, File: old.File, CreatedBy: old.CreatedBy, UploadedAt: old.UploadedAt, UpdatedAt: s.clock.Now()}
+			AttestorFirm: in.AttestorFirm, File: old.File, Check: old.Check, CreatedBy: old.CreatedBy, UploadedAt: old.UploadedAt,
+			UpdatedAt: s.clock.Now()}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_controls WHERE org_id = $1 AND evidence_id = $2`, orgID, id); err != nil {
 			return err
 		}
@@ -429,7 +450,7 @@ func (s *Service) ControlEvidence(ctx context.Context, orgID string) (map[string
 	}
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT ec.control_id, e.kind, e.valid_until FROM evidence_controls ec
 		JOIN evidence e ON e.org_id = ec.org_id AND e.id = ec.evidence_id
-		WHERE ec.org_id = $1 AND e.deleted_at IS NULL AND e.scan_state <> 'quarantined'`, orgID)
+		WHERE ec.org_id = $1 AND e.deleted_at IS NULL AND e.scan_state <> 'quarantined' AND e.kind <> 'check'`, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +470,35 @@ func (s *Service) ControlEvidence(ctx context.Context, orgID string) (map[string
 		}
 		out[controlID] = append(out[controlID], control.EvidenceItem{Assurance: AssuranceOf(Kind(kind)), ValidUntil: end})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Checks: failing while the latest run failed; current while the latest
+	// passing run is younger than twice the interval.
+	checks, err := s.db.Read.QueryContext(ctx, `SELECT ec.control_id, c.interval_minutes, c.last_passed, c.last_passed_at
+		FROM evidence_controls ec
+		JOIN checks c ON c.org_id = ec.org_id AND c.evidence_id = ec.evidence_id
+		JOIN evidence e ON e.org_id = ec.org_id AND e.id = ec.evidence_id
+		WHERE ec.org_id = $1 AND e.deleted_at IS NULL AND c.last_run_at IS NOT NULL`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer checks.Close()
+	for checks.Next() {
+		var controlID string
+		var interval int
+		var passed sql.NullBool
+		var passedAt sql.NullInt64
+		if err := checks.Scan(&controlID, &interval, &passed, &passedAt); err != nil {
+			return nil, err
+		}
+		item := control.EvidenceItem{Assurance: control.Automated, Failing: !passed.Bool}
+		if passedAt.Valid {
+			item.ValidUntil = clock.FromMicros(passedAt.Int64).Add(2 * time.Duration(interval) * time.Minute)
+		}
+		out[controlID] = append(out[controlID], item)
+	}
+	return out, checks.Err()
 }
 
 // checkOwner refuses an owner who is not a member of the organisation.

@@ -3,6 +3,7 @@ package evidence
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 
 	"github.com/evident-isms/evident/internal/apperr"
@@ -94,7 +95,17 @@ func getItem(ctx context.Context, q db.Querier, orgID, id string, rd Reader) (*E
 		it.ControlIDs = append(it.ControlIDs, c)
 	}
 	it.ControlIDs = uniqueSorted(it.ControlIDs)
-	return it, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if it.Kind == Check {
+		c, err := loadCheck(ctx, q, orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		it.Check = &c.CheckInfo
+	}
+	return it, nil
 }
 
 func listItems(ctx context.Context, q db.Querier, orgID string, rd Reader) ([]*Evidence, error) {
@@ -134,5 +145,36 @@ func listItems(ctx context.Context, q db.Querier, orgID string, rd Reader) ([]*E
 	for _, it := range items {
 		it.ControlIDs = uniqueSorted(it.ControlIDs)
 	}
-	return items, links.Err()
+	if err := links.Err(); err != nil {
+		return nil, err
+	}
+	return items, loadChecks(ctx, q, orgID, byID)
+}
+
+// loadChecks attaches their checks to the check items of a list.
+func loadChecks(ctx context.Context, q db.Querier, orgID string, byID map[string]*Evidence) error {
+	rows, err := q.QueryContext(ctx, `SELECT evidence_id, kind, target, assertions, interval_minutes, next_run_at, last_run_at,
+		last_passed, last_passed_at FROM checks WHERE org_id = $1`, orgID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, assertions string
+		var c checkRow
+		var next int64
+		var lastRun, lastPassedAt sql.NullInt64
+		if err := rows.Scan(&id, &c.Kind, &c.Target, &assertions, &c.IntervalMinutes, &next, &lastRun, &c.lastPassed, &lastPassedAt); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(assertions), &c.Assertions); err != nil {
+			return err
+		}
+		c.fill(next, lastRun, lastPassedAt)
+		if it := byID[id]; it != nil {
+			info := c.CheckInfo
+			it.Check = &info
+		}
+	}
+	return rows.Err()
 }

@@ -61,6 +61,28 @@ type updateEvidenceInput struct {
 
 type evidenceOutput struct{ Body *evidence.Evidence }
 
+type createCheckInput struct {
+	Body struct {
+		Kind            string              `json:"check_kind" enum:"http_headers,tls,dns,security_txt,http_up"`
+		Target          string              `json:"target" minLength:"1" maxLength:"2048" doc:"A URL (http_headers, security_txt, http_up), host[:port] (tls) or domain (dns)."`
+		Title           string              `json:"title,omitempty" maxLength:"200" doc:"Default: the kind and the target."`
+		Description     string              `json:"description,omitempty" maxLength:"10000"`
+		Assertions      []string            `json:"assertions,omitempty" maxItems:"10" doc:"Assertions that must pass; default all of the kind's."`
+		IntervalMinutes int                 `json:"interval_minutes,omitempty" minimum:"0" maximum:"10080" doc:"Default 60; at least 5."`
+		Visibility      evidence.Visibility `json:"visibility,omitempty" enum:"public,private,restricted"`
+		ControlIDs      []string            `json:"control_ids,omitempty" maxItems:"200"`
+	}
+}
+
+type checkRunOutput struct{ Body *evidence.CheckRun }
+
+type checkHistoryOutput struct {
+	Body struct {
+		Runs   []evidence.CheckRun   `json:"runs" doc:"Newest first, at most 100."`
+		States []evidence.CheckState `json:"states" doc:"Newest first, at most 1,000."`
+	}
+}
+
 type evidenceListInput struct {
 	Kind       string `query:"kind" maxLength:"20" doc:"file, link, note or attestation."`
 	ControlID  string `query:"control_id" maxLength:"64"`
@@ -126,6 +148,39 @@ func (s *Server) registerEvidenceAPI(api huma.API) {
 		Summary: "Delete an evidence item", Tags: tags, DefaultStatus: http.StatusNoContent},
 		func(ctx context.Context, in *EvidencePath) (*empty, error) {
 			return &empty{}, s.cfg.Evidence.Delete(ctx, org(ctx), in.ID, reader(ctx))
+		})
+
+	operation(api, identity.ContentEdit, huma.Operation{OperationID: "create-check", Method: http.MethodPost, Path: "/checks",
+		Summary: "Add an automated check", Tags: tags, DefaultStatus: http.StatusCreated,
+		Description: "A check is an evidence item of kind check. Kinds: http_headers (HSTS of six months or more, CSP, frame " +
+			"protection, nosniff, Referrer-Policy), tls (TLS 1.2 or newer only, certificate valid for the host and not expiring " +
+			"within 21 days), dns (SPF, DMARC quarantine or reject, CAA), security_txt (present, Contact, Expires in the future), " +
+			"http_up. Its first run is queued at once; it is failing while its latest run failed, and current while its latest " +
+			"passing run is younger than twice its interval. Targets on private or loopback addresses are refused when run."},
+		func(ctx context.Context, in *createCheckInput) (*evidenceOutput, error) {
+			b := in.Body
+			it, err := s.cfg.Evidence.CreateCheck(ctx, org(ctx), evidence.CheckInput{Title: b.Title, Description: b.Description,
+				Kind: b.Kind, Target: b.Target, Assertions: b.Assertions, IntervalMinutes: b.IntervalMinutes, Visibility: b.Visibility,
+				ControlIDs: b.ControlIDs})
+			return &evidenceOutput{Body: it}, err
+		})
+	operation(api, identity.ContentEdit, huma.Operation{OperationID: "run-check", Method: http.MethodPost, Path: "/checks/{id}/run",
+		Summary: "Run a check now", Tags: tags},
+		func(ctx context.Context, in *EvidencePath) (*checkRunOutput, error) {
+			if _, err := s.cfg.Evidence.Get(ctx, org(ctx), in.ID, reader(ctx)); err != nil {
+				return nil, err
+			}
+			run, err := s.cfg.Evidence.RunCheck(ctx, org(ctx), in.ID)
+			return &checkRunOutput{Body: run}, err
+		})
+	operation(api, identity.ContentRead, huma.Operation{OperationID: "check-history", Method: http.MethodGet, Path: "/checks/{id}/history",
+		Summary: "A check's latest runs and its state history", Tags: tags,
+		Description: "Raw runs are kept 7 days; the state history (every change and one summary a day) 400 days."},
+		func(ctx context.Context, in *EvidencePath) (*checkHistoryOutput, error) {
+			runs, states, err := s.cfg.Evidence.CheckHistory(ctx, org(ctx), in.ID, reader(ctx))
+			out := &checkHistoryOutput{}
+			out.Body.Runs, out.Body.States = runs, states
+			return out, err
 		})
 
 	// The streaming routes, registered on the router and described here.
