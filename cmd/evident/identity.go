@@ -114,7 +114,7 @@ func readPassword(file string, stdin io.Reader) (string, error) {
 
 func (c *cli) tokenCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "API tokens"}
-	var slug, email, role, name string
+	var slug, email, role, name, scope string
 	var days int
 	create := &cobra.Command{
 		Use:   "create",
@@ -141,7 +141,7 @@ func (c *cli) tokenCommand() *cobra.Command {
 					return fmt.Errorf("no account with e-mail address %q", email)
 				}
 				_, secret, err := a.Identity.CreateToken(cmd.Context(), identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: name, Role: r,
-					ExpiresIn: time.Duration(days) * 24 * time.Hour})
+					ExpiresIn: time.Duration(days) * 24 * time.Hour, Scope: scope})
 				if err != nil {
 					return err
 				}
@@ -155,6 +155,7 @@ func (c *cli) tokenCommand() *cobra.Command {
 	create.Flags().StringVar(&role, "role", "", "admin, manager, member or guest, at most the owner's role (required)")
 	create.Flags().StringVar(&name, "name", "", "what the token is for (required)")
 	create.Flags().IntVar(&days, "days", 90, "lifetime in days, 1 to 366")
+	create.Flags().StringVar(&scope, "scope", "", "evidence:push for a token that may only push evidence (a CI job's)")
 	for _, f := range []string{"org", "email", "role", "name"} {
 		_ = create.MarkFlagRequired(f)
 	}

@@ -76,7 +76,7 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 	f.StringVar(&c.cfg.DNSResolver, "dns-resolver", "", "host:port of the DNS resolver the dns check asks (default: the system's)")
 
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.orgCommand(), c.userCommand(), c.tokenCommand(),
-		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.frameworkCommand(), c.checkCommand(), c.versionCommand())
+		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.frameworkCommand(), c.checkCommand(), c.evidenceCommand(), c.versionCommand())
 	return root
 }
 

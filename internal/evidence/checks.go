@@ -280,12 +280,15 @@ func (c *CheckInfo) currentUntil() time.Time {
 // RunCheck runs a check now and records the run, its state change (audited)
 // and the next run.
 func (s *Service) RunCheck(ctx context.Context, orgID, id string) (*CheckRun, error) {
-	if s.runner == nil {
-		return nil, apperr.New(apperr.Internal, "checks are not configured")
-	}
 	c, err := loadCheck(ctx, s.db.Read, orgID, id)
 	if err != nil {
 		return nil, err
+	}
+	if c.Kind == PushKind {
+		return nil, apperr.New(apperr.Invalid, "this check is pushed by a CI job or script (POST /api/v1/evidence/push); Evident does not run it")
+	}
+	if s.runner == nil {
+		return nil, apperr.New(apperr.Internal, "checks are not configured")
 	}
 	start := s.clock.Now()
 	res := s.runner.Run(ctx, c.Kind, c.Target) // network I/O: no transaction is open
@@ -297,41 +300,52 @@ func (s *Service) RunCheck(ctx context.Context, orgID, id string) (*CheckRun, er
 			run.Passed = false
 		}
 	}
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		now := s.clock.Now()
-		assertions, _ := json.Marshal(run.Assertions)
-		measured, _ := json.Marshal(run.Measured)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO check_runs (id, org_id, evidence_id, at, duration_ms, passed, error, assertions, measured)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, db.NewID(now), orgID, id, clock.Micros(run.At), run.DurationMS, run.Passed,
-			run.Error, string(assertions), string(measured)); err != nil {
-			return err
-		}
-		var passedAt any
-		if run.Passed {
-			passedAt = clock.Micros(run.At)
-		}
-		next := now.Add(time.Duration(c.IntervalMinutes) * time.Minute)
-		if _, err := tx.ExecContext(ctx, `UPDATE checks SET last_run_at = $3, last_passed = $4,
-			last_passed_at = COALESCE($5, last_passed_at), next_run_at = $6 WHERE org_id = $1 AND evidence_id = $2`,
-			orgID, id, clock.Micros(run.At), run.Passed, passedAt, clock.Micros(next)); err != nil {
-			return err
-		}
-		state := map[bool]string{true: "passing", false: "failing"}[run.Passed]
-		if state == c.State {
-			return nil
-		}
-		detail := summary(run)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO check_states (org_id, evidence_id, at, state, reason, detail)
-			VALUES ($1, $2, $3, $4, 'change', $5)`, orgID, id, clock.Micros(run.At), state, detail); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "check.state_change", TargetType: "evidence", TargetID: id,
-			Fields: map[string]any{"from": c.State, "to": state, "detail": detail}})
-	})
+	err = s.db.InTx(ctx, func(tx *db.Tx) error { return s.recordRun(ctx, tx, orgID, id, c, run) })
 	if err != nil {
 		return nil, apperr.Wrap(err, "record the check run")
 	}
 	return run, nil
+}
+
+// recordRun stores a run, moves the check's latest outcome and next run,
+// and records a change of state in the history and the audit log.
+func (s *Service) recordRun(ctx context.Context, tx *db.Tx, orgID, id string, c *checkRow, run *CheckRun) error {
+	now := s.clock.Now()
+	assertions, _ := json.Marshal(nonNilAssertions(run.Assertions))
+	measured, _ := json.Marshal(run.Measured)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO check_runs (id, org_id, evidence_id, at, duration_ms, passed, error, assertions, measured)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, db.NewID(now), orgID, id, clock.Micros(run.At), run.DurationMS, run.Passed,
+		run.Error, string(assertions), string(measured)); err != nil {
+		return err
+	}
+	var passedAt any
+	if run.Passed {
+		passedAt = clock.Micros(run.At)
+	}
+	next := now.Add(time.Duration(c.IntervalMinutes) * time.Minute)
+	if _, err := tx.ExecContext(ctx, `UPDATE checks SET last_run_at = $3, last_passed = $4,
+		last_passed_at = COALESCE($5, last_passed_at), next_run_at = $6 WHERE org_id = $1 AND evidence_id = $2`,
+		orgID, id, clock.Micros(run.At), run.Passed, passedAt, clock.Micros(next)); err != nil {
+		return err
+	}
+	state := map[bool]string{true: "passing", false: "failing"}[run.Passed]
+	if state == c.State {
+		return nil
+	}
+	detail := summary(run)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO check_states (org_id, evidence_id, at, state, reason, detail)
+		VALUES ($1, $2, $3, $4, 'change', $5)`, orgID, id, clock.Micros(run.At), state, detail); err != nil {
+		return err
+	}
+	return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "check.state_change", TargetType: "evidence", TargetID: id,
+		Fields: map[string]any{"from": c.State, "to": state, "detail": detail}})
+}
+
+func nonNilAssertions(a []check.Assertion) []check.Assertion {
+	if a == nil {
+		return []check.Assertion{}
+	}
+	return a
 }
 
 // summary says in one line why a run failed (or that it passed).
@@ -357,7 +371,7 @@ func (s *Service) enqueueDue(ctx context.Context) error {
 	now := s.clock.Now()
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT c.org_id, c.evidence_id, c.next_run_at FROM checks c
 		JOIN evidence e ON e.org_id = c.org_id AND e.id = c.evidence_id
-		WHERE c.next_run_at <= $1 AND e.deleted_at IS NULL`, clock.Micros(now))
+		WHERE c.next_run_at <= $1 AND c.kind <> 'push' AND e.deleted_at IS NULL`, clock.Micros(now))
 	if err != nil {
 		return err
 	}

@@ -98,13 +98,12 @@ type Evidence struct {
 
 // FileInfo describes an item's file.
 type FileInfo struct {
-	SHA256      string `json:"sha256"`
-	Size        int64  `json:"size"`
-	MediaType   string `json:"media_type"`
-	Filename    string `json:"filename"`
-	ScanState   string `json:"scan_state" enum:"not_scanned,clean,quarantined"`
-	ScanDetail  string `json:"scan_detail,omitempty"`
-	DownloadURL string `json:"-"`
+	SHA256     string `json:"sha256"`
+	Size       int64  `json:"size"`
+	MediaType  string `json:"media_type"`
+	Filename   string `json:"filename"`
+	ScanState  string `json:"scan_state" enum:"not_scanned,clean,quarantined"`
+	ScanDetail string `json:"scan_detail,omitempty"`
 }
 
 // Input is what a user sets on an item.

@@ -65,6 +65,7 @@ const (
 	TokensManage     Permission = "tokens.manage"     // see and revoke every token of the organisation
 	SettingsManage   Permission = "settings.manage"   // organisation settings, such as requiring 2FA
 	AuditRead        Permission = "audit.read"        // read the audit log
+	EvidencePush     Permission = "evidence.push"     // push check results and files from CI jobs and scripts
 )
 
 // Matrix is the permission matrix: the one place that says which role may
@@ -82,11 +83,12 @@ var Matrix = map[Permission][]Role{
 	TokensManage:     {Admin},
 	SettingsManage:   {Admin},
 	AuditRead:        {Admin},
+	EvidencePush:     {Admin, Manager},
 }
 
 // OrgPermissions lists the organisation permissions in a stable order.
 var OrgPermissions = []Permission{OrgRead, ContentRead, ContentEdit, ContentPublish, ConfidentialRead,
-	MembersRead, MembersManage, TokensOwn, TokensManage, SettingsManage, AuditRead}
+	MembersRead, MembersManage, TokensOwn, TokensManage, SettingsManage, AuditRead, EvidencePush}
 
 // Allowed tells whether role grants p.
 func Allowed(role Role, p Permission) bool {

@@ -32,6 +32,7 @@ type APIToken struct {
 	Name       string     `json:"name"`
 	Role       Role       `json:"role"`
 	Prefix     string     `json:"prefix"`
+	Scope      string     `json:"scope,omitempty" doc:"evidence:push: the token may only push evidence."`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  time.Time  `json:"expires_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
@@ -47,7 +48,13 @@ type NewToken struct {
 	// NotAfter, when set, is the latest expiry allowed: a token made with
 	// another token expires no later than that one.
 	NotAfter time.Time
+	// Scope, when set, narrows the token below its role (ScopePush).
+	Scope string
 }
+
+// ScopePush is the scope of tokens that may only push evidence: what a CI
+// job holds, so that a leaked one cannot read or change anything else.
+const ScopePush = "evidence:push"
 
 // CreateToken creates an API token for the owner in the organisation with a
 // role no higher than the owner's, and returns it once.
@@ -58,6 +65,12 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*APIToken, stri
 	}
 	if _, err := ParseRole(string(in.Role)); err != nil {
 		return nil, "", err
+	}
+	if in.Scope != "" && in.Scope != ScopePush {
+		return nil, "", apperr.Field("scope", "scope %q is not %s (or none)", in.Scope, ScopePush)
+	}
+	if in.Scope == ScopePush && !Allowed(in.Role, EvidencePush) {
+		return nil, "", apperr.Field("role", "a token that pushes evidence needs the role manager or admin")
 	}
 	if in.ExpiresIn == 0 {
 		in.ExpiresIn = DefaultTokenExpiry
@@ -83,16 +96,17 @@ func (s *Service) CreateToken(ctx context.Context, in NewToken) (*APIToken, stri
 	prefix := hex.EncodeToString(b)
 	secret := tokenScheme + prefix + "_" + newToken()
 	t := &APIToken{ID: db.NewID(now), OrgID: in.OrgID, UserID: in.UserID, Name: in.Name, Role: in.Role, Prefix: tokenScheme + prefix,
-		CreatedAt: now, ExpiresAt: now.Add(in.ExpiresIn)}
+		Scope: in.Scope, CreatedAt: now, ExpiresAt: now.Add(in.ExpiresIn)}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO api_tokens (id, org_id, user_id, name, role, prefix, token_hash, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			t.ID, t.OrgID, t.UserID, t.Name, string(t.Role), t.Prefix, hashToken(secret), clock.Micros(now), clock.Micros(t.ExpiresAt)); err != nil {
+			INSERT INTO api_tokens (id, org_id, user_id, name, role, prefix, token_hash, created_at, expires_at, scope)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			t.ID, t.OrgID, t.UserID, t.Name, string(t.Role), t.Prefix, hashToken(secret), clock.Micros(now), clock.Micros(t.ExpiresAt),
+			t.Scope); err != nil {
 			return apperr.Wrap(err, "create token")
 		}
 		return s.audit.Record(ctx, tx, audit.Event{OrgID: t.OrgID, Action: "token.create", TargetType: "token", TargetID: t.ID,
-			Fields: map[string]any{"owner": t.UserID, "token_name": t.Name, "role": string(t.Role), "prefix": t.Prefix, "expires_at": clock.Micros(t.ExpiresAt)}})
+			Fields: map[string]any{"owner": t.UserID, "token_name": t.Name, "role": string(t.Role), "prefix": t.Prefix, "expires_at": clock.Micros(t.ExpiresAt), "scope": t.Scope}})
 	})
 	if err != nil {
 		return nil, "", err
@@ -123,10 +137,10 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*TokenP
 	var lastUsed *int64
 	var memberRole string
 	err := s.db.Read.QueryRowContext(ctx, `
-		SELECT t.id, t.org_id, t.user_id, t.name, t.role, t.prefix, t.created_at, t.expires_at, t.last_used_at, m.role
+		SELECT t.id, t.org_id, t.user_id, t.name, t.role, t.prefix, t.created_at, t.expires_at, t.last_used_at, m.role, t.scope
 		FROM api_tokens t JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id
 		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hashToken(secret)).
-		Scan(&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.Role, &t.Prefix, &created, &expires, &lastUsed, &memberRole)
+		Scan(&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.Role, &t.Prefix, &created, &expires, &lastUsed, &memberRole, &t.Scope)
 	if isNoRows(err) {
 		return nil, ErrBadToken
 	}
@@ -156,7 +170,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*TokenP
 // empty) of everyone, newest first.
 func (s *Service) Tokens(ctx context.Context, orgID, ownerID string) ([]APIToken, error) {
 	rows, err := s.db.Read.QueryContext(ctx, `
-		SELECT id, org_id, user_id, name, role, prefix, created_at, expires_at, last_used_at FROM api_tokens
+		SELECT id, org_id, user_id, name, role, prefix, created_at, expires_at, last_used_at, scope FROM api_tokens
 		WHERE org_id = $1 AND ($2 = '' OR user_id = $2) AND revoked_at IS NULL AND expires_at > $3
 		ORDER BY created_at DESC, id DESC`, orgID, ownerID, clock.Micros(s.clock.Now()))
 	if err != nil {
@@ -168,7 +182,7 @@ func (s *Service) Tokens(ctx context.Context, orgID, ownerID string) ([]APIToken
 		var t APIToken
 		var created, expires int64
 		var lastUsed *int64
-		if err := rows.Scan(&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.Role, &t.Prefix, &created, &expires, &lastUsed); err != nil {
+		if err := rows.Scan(&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.Role, &t.Prefix, &created, &expires, &lastUsed, &t.Scope); err != nil {
 			return nil, apperr.Wrap(err, "list tokens")
 		}
 		t.CreatedAt, t.ExpiresAt = clock.FromMicros(created), clock.FromMicros(expires)

@@ -201,6 +201,7 @@ type tokenInput struct {
 		Name          string        `json:"name" minLength:"1" maxLength:"100"`
 		Role          identity.Role `json:"role" enum:"admin,manager,member,guest"`
 		ExpiresInDays int           `json:"expires_in_days,omitempty" minimum:"1" maximum:"366" doc:"Default 90."`
+		Scope         string        `json:"scope,omitempty" enum:"evidence:push" doc:"evidence:push: the token may only push evidence (for CI jobs)."`
 	}
 }
 
@@ -285,7 +286,8 @@ func (s *Server) registerIdentityAPI(api huma.API) {
 			// A token cannot outlive the token that made it, or a leaked
 			// short-lived token could be stretched into a year-long one.
 			t, secret, err := s.cfg.Identity.CreateToken(ctx, identity.NewToken{OrgID: p.Org.ID, UserID: p.User.ID, Name: in.Body.Name,
-				Role: in.Body.Role, ExpiresIn: time.Duration(in.Body.ExpiresInDays) * 24 * time.Hour, NotAfter: p.Token.Token.ExpiresAt})
+				Role: in.Body.Role, ExpiresIn: time.Duration(in.Body.ExpiresInDays) * 24 * time.Hour, NotAfter: p.Token.Token.ExpiresAt,
+				Scope: in.Body.Scope})
 			if err != nil {
 				return nil, err
 			}

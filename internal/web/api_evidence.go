@@ -186,6 +186,7 @@ func (s *Server) registerEvidenceAPI(api huma.API) {
 	// The streaming routes, registered on the router and described here.
 	s.Router.HandleFunc("POST", apiPrefix+"/evidence/files", identity.ContentEdit, s.uploadEvidence)
 	s.Router.HandleFunc("GET", apiPrefix+"/evidence/{id}/file", identity.ContentRead, s.downloadEvidence)
+	s.Router.HandleFunc("POST", apiPrefix+"/evidence/push", identity.EvidencePush, s.pushEvidence)
 	oa := api.OpenAPI()
 	oa.AddOperation(&huma.Operation{OperationID: "upload-evidence", Method: http.MethodPost, Path: apiPrefix + "/evidence/files",
 		Summary: "Upload a file as evidence", Tags: tags, Security: []map[string][]string{{"bearer": {}}},
@@ -196,6 +197,16 @@ func (s *Server) registerEvidenceAPI(api huma.API) {
 			"Permission: `content.edit`.",
 		Responses: map[string]*huma.Response{"201": {Description: "The new evidence item (JSON)."},
 			"400": {Description: "Refused type or bad field"}, "413": {Description: "Over the upload limit"}}})
+	oa.AddOperation(&huma.Operation{OperationID: "push-evidence", Method: http.MethodPost, Path: apiPrefix + "/evidence/push",
+		Summary: "Push a check result from a CI job or script", Tags: tags, Security: []map[string][]string{{"bearer": {}}},
+		Description: "JSON `{\"check\": \"dependency-scan\", \"passed\": true, \"summary\": \"0 critical\", \"measured\": " +
+			"{\"critical\": \"0\"}, \"control_ids\": [\"…\"], \"interval_minutes\": 1440}`, or multipart/form-data with the " +
+			"same fields (measured as measured.NAME) followed by a part named `file` stored as its own evidence item. The first " +
+			"push of a name creates a check of kind push linked to the controls; each push is one run: failing when passed is " +
+			"false, current for twice interval_minutes after the last passing push.\n\nPermission: `evidence.push` (use a token " +
+			"with the scope evidence:push).",
+		Responses: map[string]*huma.Response{"200": {Description: "What the push did (JSON)."}, "400": {Description: "Bad field"},
+			"413": {Description: "The file is over the upload limit"}}})
 	oa.AddOperation(&huma.Operation{OperationID: "download-evidence", Method: http.MethodGet, Path: apiPrefix + "/evidence/{id}/file",
 		Summary: "Download an evidence file", Tags: tags, Security: []map[string][]string{{"bearer": {}}},
 		Parameters: []*huma.Param{{Name: "id", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}},
@@ -319,4 +330,117 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// pushBody is the JSON of a pushed result.
+type pushBody struct {
+	Check           string            `json:"check"`
+	Passed          *bool             `json:"passed"`
+	Summary         string            `json:"summary"`
+	Measured        map[string]string `json:"measured"`
+	ControlIDs      []string          `json:"control_ids"`
+	IntervalMinutes int               `json:"interval_minutes"`
+	Title           string            `json:"title"`
+}
+
+func (s *Server) pushEvidence(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	res, err := s.readPush(r, p.Org.ID)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// readPush takes a pushed result as JSON, or as multipart with a file.
+func (s *Server) readPush(r *http.Request, orgID string) (*evidence.PushResult, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		var b pushBody
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, apperr.New(apperr.TooLarge, "a pushed result without a file is at most 1 MiB of JSON")
+			}
+			return nil, apperr.New(apperr.Invalid, "send the result as JSON (or multipart/form-data with a file): %v", err)
+		}
+		if b.Passed == nil {
+			return nil, apperr.Field("passed", "\"passed\" is required: true or false")
+		}
+		return s.cfg.Evidence.Push(r.Context(), orgID, evidence.PushInput{Check: b.Check, Passed: *b.Passed, Summary: b.Summary,
+			Measured: b.Measured, ControlIDs: b.ControlIDs, IntervalMinutes: b.IntervalMinutes, Title: b.Title}, "", nil)
+	}
+	limit := s.cfg.Evidence.MaxBytes()
+	r.Body = http.MaxBytesReader(nil, r.Body, limit+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "the upload is not valid multipart/form-data")
+	}
+	in := evidence.PushInput{Measured: map[string]string{}}
+	passed := ""
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, uploadError(err, limit)
+		}
+		name := part.FormName()
+		if name == "file" {
+			if err := pushPassed(&in, passed); err != nil {
+				return nil, err
+			}
+			res, err := s.cfg.Evidence.Push(r.Context(), orgID, in, part.FileName(), part)
+			if err != nil {
+				return nil, uploadError(err, limit)
+			}
+			return res, nil
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+		if err != nil {
+			return nil, uploadError(err, limit)
+		}
+		if len(b) > maxFieldBytes {
+			return nil, apperr.Field(name, "the field %q is longer than %d KiB", name, maxFieldBytes>>10)
+		}
+		v := string(b)
+		switch {
+		case name == "check":
+			in.Check = v
+		case name == "passed":
+			passed = v
+		case name == "summary":
+			in.Summary = v
+		case name == "title":
+			in.Title = v
+		case name == "control_ids" || name == "control_id":
+			in.ControlIDs = append(in.ControlIDs, v)
+		case name == "interval_minutes":
+			if in.IntervalMinutes, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+				return nil, apperr.Field("interval_minutes", "interval_minutes %q is not a number", v)
+			}
+		case strings.HasPrefix(name, "measured."):
+			in.Measured[strings.TrimPrefix(name, "measured.")] = v
+		}
+	}
+	if err := pushPassed(&in, passed); err != nil {
+		return nil, err
+	}
+	return s.cfg.Evidence.Push(r.Context(), orgID, in, "", nil)
+}
+
+func pushPassed(in *evidence.PushInput, v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "pass", "passed":
+		in.Passed = true
+	case "false", "0", "no", "fail", "failed":
+		in.Passed = false
+	default:
+		return apperr.Field("passed", "\"passed\" is required: true or false")
+	}
+	return nil
 }

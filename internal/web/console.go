@@ -576,7 +576,8 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, secret, err := s.cfg.Identity.CreateToken(r.Context(), identity.NewToken{OrgID: p.Org.ID, UserID: p.User.ID,
-		Name: r.PostFormValue("name"), Role: identity.Role(r.PostFormValue("role")), ExpiresIn: time.Duration(days) * 24 * time.Hour})
+		Name: r.PostFormValue("name"), Role: identity.Role(r.PostFormValue("role")), ExpiresIn: time.Duration(days) * 24 * time.Hour,
+		Scope: r.PostFormValue("scope")})
 	if err != nil {
 		if f, ok := formError(err, map[string]string{"name": r.PostFormValue("name")}); ok {
 			s.tokens(w, r, StatusOf(apperr.CodeOf(err)), f, "")

@@ -7,8 +7,9 @@
 CREATE TABLE checks (
     org_id           TEXT NOT NULL REFERENCES orgs (id),
     evidence_id      TEXT NOT NULL,
-    kind             TEXT NOT NULL CHECK (kind IN ('http_headers', 'tls', 'dns', 'security_txt', 'http_up')),
-    target           TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('http_headers', 'tls', 'dns', 'security_txt', 'http_up', 'push')),
+    -- push: results posted by CI jobs and scripts; never run by Evident
+    target           TEXT NOT NULL, -- what is checked; for push, the name the pushes use
     assertions       TEXT NOT NULL, -- JSON list of the assertions that must pass; [] for all of the kind's
     interval_minutes INTEGER NOT NULL,
     next_run_at      BIGINT NOT NULL,
