@@ -2,6 +2,8 @@ package evidence
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
@@ -115,6 +117,57 @@ func TestChecksDrivePosture(t *testing.T) {
 		run, err := f.evidence.RunCheck(ctx, f.org, private.ID)
 		if err != nil || run.Passed || !strings.Contains(run.Error, "10.255.255.1") {
 			t.Fatalf("private target: %+v %v", run, err)
+		}
+	})
+}
+
+// The case: a failing TLS check makes its controls failing, the
+// next passing run verifies them.
+func TestTLSCheckDrivesPosture(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, 1<<20)
+		var allowOld atomic.Bool
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		srv.StartTLS()
+		defer srv.Close()
+		base := srv.TLS.Clone()
+		srv.TLS.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := base.Clone()
+			if allowOld.Load() {
+				c.MinVersion = tls.VersionTLS10
+			}
+			return c, nil
+		}
+		roots := x509.NewCertPool()
+		roots.AddCert(srv.Certificate())
+		q := job.New(d, f.clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		f.evidence.SetChecks(&check.Runner{Guard: &check.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}},
+			RootCAs: roots, Now: f.clk.Now, Timeout: 5 * time.Second}, q)
+		c, _ := f.controls.Create(ctx, f.org, control.Input{Title: "Encryption in transit", Status: control.Implemented})
+		it, err := f.evidence.CreateCheck(ctx, f.org, CheckInput{Kind: check.KindTLS, Target: strings.TrimPrefix(srv.URL, "https://"),
+			ControlIDs: []string{c.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := func() control.State {
+			list, _ := f.controls.List(ctx, f.org, control.ListFilter{})
+			return list[0].State
+		}
+		allowOld.Store(true)
+		if run, err := f.evidence.RunCheck(ctx, f.org, it.ID); err != nil || run.Passed {
+			t.Fatalf("a server accepting TLS 1.0: %+v %v", run, err)
+		}
+		if s := state(); s != control.Failing {
+			t.Fatalf("after the failing TLS run: %s", s)
+		}
+		allowOld.Store(false)
+		f.clk.Advance(time.Minute)
+		if run, err := f.evidence.RunCheck(ctx, f.org, it.ID); err != nil || !run.Passed {
+			t.Fatalf("TLS 1.2+ only: %+v %v", run, err)
+		}
+		if s := state(); s != control.Verified {
+			t.Fatalf("after the passing TLS run: %s", s)
 		}
 	})
 }
