@@ -118,6 +118,10 @@ func TestEvidenceAPI(t *testing.T) {
 		t.Fatalf("download: %d %v", w.Code, w.Header())
 	}
 
+	if w = do("GET", "/api/v1/evidence/"+item.ID+"/history", member, "", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"action":"evidence.create"`) {
+		t.Fatalf("history: %d %s", w.Code, w.Body)
+	}
+
 	// Pushes: the scoped token pushes and does nothing else; a member
 	// cannot push.
 	push := `{"check":"dependency-scan","passed":false,"summary":"2 critical","measured":{"critical":"2"}}`

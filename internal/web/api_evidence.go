@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 )
@@ -75,6 +76,8 @@ type createCheckInput struct {
 }
 
 type checkRunOutput struct{ Body *evidence.CheckRun }
+
+type evidenceHistoryOutput struct{ Body []audit.Item }
 
 type checkHistoryOutput struct {
 	Body struct {
@@ -150,6 +153,22 @@ func (s *Server) registerEvidenceAPI(api huma.API) {
 			return &empty{}, s.cfg.Evidence.Delete(ctx, org(ctx), in.ID, reader(ctx))
 		})
 
+	operation(api, identity.ContentRead, huma.Operation{OperationID: "evidence-history", Method: http.MethodGet, Path: "/evidence/{id}/history",
+		Summary: "The history of changes of an evidence item", Tags: tags,
+		Description: "Its entries of the organisation's audit log, newest first (at most 200), without personal data."},
+		func(ctx context.Context, in *EvidencePath) (*evidenceHistoryOutput, error) {
+			if _, err := s.cfg.Evidence.Get(ctx, org(ctx), in.ID, reader(ctx)); err != nil {
+				return nil, err
+			}
+			items, _, err := s.cfg.Audit.List(ctx, org(ctx), audit.Filter{TargetType: "evidence", TargetID: in.ID, Limit: audit.MaxListLimit})
+			if err != nil {
+				return nil, err
+			}
+			for i := range items {
+				items[i].Personal = nil // who changed it is the actor id; names and addresses stay in the audit log
+			}
+			return &evidenceHistoryOutput{Body: nonNil(items)}, nil
+		})
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "create-check", Method: http.MethodPost, Path: "/checks",
 		Summary: "Add an automated check", Tags: tags, DefaultStatus: http.StatusCreated,
 		Description: "A check is an evidence item of kind check. Kinds: http_headers (HSTS of six months or more, CSP, frame " +
