@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/evident-isms/evident/internal/browsertest"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
+	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -99,6 +101,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	}
 
 	controlID := seedControls(t, a, o.ID, u.ID, clk.Now())
+	pdfID := seedEvidenceItems(t, a, o.ID, u.ID, controlID, clk.Now())
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/app/o/acme/"},
 		{"members", "/app/o/acme/members"},
@@ -117,6 +120,10 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"control", "/app/o/acme/controls/" + controlID},
 		{"posture", "/app/o/acme/posture"},
 		{"posture-framework", "/app/o/acme/posture/nist-csf-2.0"},
+		{"evidence", "/app/o/acme/evidence"},
+		{"evidence-expiring", "/app/o/acme/evidence?expiring=30"},
+		{"evidence-control", "/app/o/acme/evidence?control=" + controlID}, // the forms open
+		{"evidence-item", "/app/o/acme/evidence/" + pdfID},
 	} {
 		t.Run(p.name, func(t *testing.T) { b.Look(t, p.name, srv.URL+p.path) })
 	}
@@ -210,4 +217,44 @@ func seedControls(t *testing.T, a *app.App, orgID, ownerID string, now time.Time
 		t.Fatal(err)
 	}
 	return list[0].ID
+}
+
+// seedEvidenceItems gives the evidence pages something to show: an uploaded
+// PDF, a link that ends within 30 days, an expired self-attested note, an
+// independent attestation and a restricted link, linked to controls. It
+// returns the id of the PDF.
+func seedEvidenceItems(t *testing.T, a *app.App, orgID, ownerID, controlID string, now time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	list, err := a.Controls.List(ctx, orgID, control.ListFilter{})
+	if err != nil || len(list) < 3 {
+		t.Fatalf("controls: %d, %v", len(list), err)
+	}
+	day := func(years, months, days int) string {
+		return now.UTC().AddDate(years, months, days).Format("2006-01-02")
+	}
+	pdf := []byte("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+	file, err := a.Evidence.Upload(ctx, orgID, evidence.Input{Title: "Backup restore test, first quarter",
+		Description: "The operations team restored the production database from last night's backup into a clean environment and compared row counts.",
+		CollectedOn: day(0, 0, -3), Visibility: evidence.Private, OwnerID: ownerID, ControlIDs: []string{controlID, list[1].ID}},
+		"restore-test-q1.pdf", bytes.NewReader(pdf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []evidence.Input{
+		{Kind: evidence.Link, Title: "Access review tickets", URL: "https://tickets.acme.example/queues/access-review",
+			CollectedOn: day(-1, 0, 20), Visibility: evidence.Private, ControlIDs: []string{controlID}},
+		{Kind: evidence.Note, Title: "Clean desk walk-through", Description: "Walked the office floor: no papers left on desks.",
+			CollectedOn: day(0, -4, 0), Visibility: evidence.Private, ControlIDs: []string{list[2].ID}},
+		{Kind: evidence.Attestation, Title: "ISO/IEC 27001 certificate of the hosting provider", AttestorName: "Jane Roe",
+			AttestorFirm: "Example Certification Ltd", CollectedOn: day(0, -2, 0), Visibility: evidence.Public,
+			ControlIDs: []string{controlID, list[2].ID}},
+		{Kind: evidence.Link, Title: "Penetration test findings", URL: "https://vault.acme.example/pentest-2026",
+			CollectedOn: day(-1, 0, 10), Visibility: evidence.Restricted, ControlIDs: []string{list[1].ID}},
+	} {
+		if _, err := a.Evidence.Create(ctx, orgID, in); err != nil {
+			t.Fatalf("%s: %v", in.Title, err)
+		}
+	}
+	return file.ID
 }

@@ -100,17 +100,22 @@ func TestEvidenceAPI(t *testing.T) {
 	if w.Code != 201 || json.Unmarshal(w.Body.Bytes(), &item) != nil || item.File.MediaType != "application/pdf" {
 		t.Fatalf("upload: %d %s", w.Code, w.Body)
 	}
-	// 60 MB against the default 50 MB limit: 413, nothing stored.
+	// 60 MB against the default 50 MB limit: 413, nothing stored; 20 MB
+	// pass (the 1 MiB default of other routes does not apply).
 	body, ct = multipartBody(t, map[string]string{"title": "Too big"}, "big.pdf", pdf, 60<<20)
-	if w = do("POST", "/api/v1/evidence/files", editor, ct, body); w.Code != http.StatusRequestEntityTooLarge {
+	if w = do("POST", "/api/v1/evidence/files", editor, ct, body); w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "50 MB") {
 		t.Fatalf("60 MB upload: %d %s", w.Code, w.Body)
+	}
+	body, ct = multipartBody(t, map[string]string{"title": "Scan export"}, "scan.pdf", pdf, 20<<20)
+	if w = do("POST", "/api/v1/evidence/files", editor, ct, body); w.Code != 201 {
+		t.Fatalf("20 MB upload: %d %s", w.Code, w.Body)
 	}
 	body, ct = multipartBody(t, map[string]string{"title": "Sneaky"}, "report.pdf", []byte("<!doctype html><html><script>x</script>"), 0)
 	if w = do("POST", "/api/v1/evidence/files", editor, ct, body); w.Code != 400 || !strings.Contains(w.Body.String(), "HTML") {
 		t.Fatalf("HTML named .pdf: %d %s", w.Code, w.Body)
 	}
-	if n := blobFiles(t, dataDir); n != 1 {
-		t.Fatalf("%d blobs after one accepted and two refused uploads", n)
+	if n := blobFiles(t, dataDir); n != 2 {
+		t.Fatalf("%d blobs after two accepted and two refused uploads", n)
 	}
 	w = do("GET", "/api/v1/evidence/"+item.ID+"/file", member, "", nil)
 	if w.Code != 200 || w.Header().Get("Content-Type") != "application/pdf" || !strings.HasPrefix(w.Header().Get("Content-Disposition"), "attachment") ||

@@ -239,9 +239,9 @@ const maxFieldBytes = 64 << 10
 
 // readUpload streams a multipart upload into the evidence service. Fields
 // must precede the file part, so the file is never buffered.
-func (s *Server) readUpload(r *http.Request, orgID string) (*evidence.Evidence, error) {
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, orgID string) (*evidence.Evidence, error) {
 	limit := s.cfg.Evidence.MaxBytes()
-	r.Body = http.MaxBytesReader(nil, r.Body, limit+1<<20) // the file plus room for the other fields
+	raiseBodyLimit(w, r, limit+1<<20) // the file plus room for the other fields
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "send the file as multipart/form-data with a part named \"file\"")
@@ -309,7 +309,7 @@ func uploadError(err error, limit int64) error {
 
 func (s *Server) uploadEvidence(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	it, err := s.readUpload(r, p.Org.ID)
+	it, err := s.readUpload(w, r, p.Org.ID)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -364,7 +364,7 @@ type pushBody struct {
 
 func (s *Server) pushEvidence(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	res, err := s.readPush(r, p.Org.ID)
+	res, err := s.readPush(w, r, p.Org.ID)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -373,7 +373,7 @@ func (s *Server) pushEvidence(w http.ResponseWriter, r *http.Request) {
 }
 
 // readPush takes a pushed result as JSON, or as multipart with a file.
-func (s *Server) readPush(r *http.Request, orgID string) (*evidence.PushResult, error) {
+func (s *Server) readPush(w http.ResponseWriter, r *http.Request, orgID string) (*evidence.PushResult, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
 		var b pushBody
@@ -393,7 +393,7 @@ func (s *Server) readPush(r *http.Request, orgID string) (*evidence.PushResult, 
 			Measured: b.Measured, ControlIDs: b.ControlIDs, IntervalMinutes: b.IntervalMinutes, Title: b.Title}, "", nil)
 	}
 	limit := s.cfg.Evidence.MaxBytes()
-	r.Body = http.MaxBytesReader(nil, r.Body, limit+1<<20)
+	raiseBodyLimit(w, r, limit+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "the upload is not valid multipart/form-data")

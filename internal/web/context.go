@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 
 	"github.com/evident-isms/evident/internal/audit"
@@ -23,6 +25,20 @@ type Info struct {
 	Audit      *audit.Request // what audit events of this request record
 
 	log *slog.Logger // the server's logger, for Error
+	// body is the request body before the default size limit, for the few
+	// routes that take more (uploads; see raiseBodyLimit).
+	body io.ReadCloser
+}
+
+// raiseBodyLimit replaces the default limit on a request's body with n
+// bytes. Only routes that stream large bodies (uploads) call it, after
+// their permission check.
+func raiseBodyLimit(w http.ResponseWriter, r *http.Request, n int64) {
+	if info := InfoFrom(r.Context()); info.body != nil {
+		r.Body = http.MaxBytesReader(w, info.body, n)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, n)
 }
 
 // logger returns the server's logger, or the default outside the middleware.

@@ -12,6 +12,7 @@ import (
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/control"
+	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 )
 
@@ -254,6 +255,7 @@ type controlPageData struct {
 	Edit         controlForm
 	Translations []translationRow
 	Library      *catalog.LibraryControl
+	Evidence     []evidenceRow // the items linked to the control that the caller may see
 	CanEdit      bool
 }
 
@@ -348,6 +350,16 @@ func (s *Server) controlData(ctx context.Context, p *Principal, c *control.Contr
 	if c.LibraryKey != "" {
 		d.Library, _ = catalog.LibraryControlByKey(c.LibraryKey)
 	}
+	rd := evidenceReader(p.Role)
+	items, err := s.cfg.Evidence.List(ctx, p.Org.ID, evidence.Filter{ControlID: c.ID}, rd)
+	if err != nil {
+		return nil, err
+	}
+	soon, err := s.endingSoon(ctx, p.Org.ID, rd)
+	if err != nil {
+		return nil, err
+	}
+	d.Evidence = evidenceRows(items, soon, controlSet(list))
 	return d, nil
 }
 

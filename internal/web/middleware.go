@@ -142,6 +142,7 @@ func wrap(next http.Handler, c MiddlewareConfig) http.Handler {
 			}
 		}()
 
+		info.body = r.Body
 		r.Body = http.MaxBytesReader(sw, r.Body, DefaultMaxBody)
 		next.ServeHTTP(sw, r)
 	})

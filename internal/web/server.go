@@ -71,6 +71,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s.registerConsole()
 	s.registerControlConsole()
+	s.registerEvidenceConsole()
 	s.registerAPI()
 	return s
 }
