@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
@@ -53,6 +54,11 @@ func scanControl(row interface{ Scan(...any) error }) (*Control, error) {
 }
 
 func getControl(ctx context.Context, q db.Querier, orgID, id string) (*Control, error) {
+	// PostgreSQL refuses NUL and invalid UTF-8 with an error where SQLite
+	// finds nothing: such an id names no control.
+	if id == "" || len(id) > 64 || !catalog.PlainText(id) {
+		return nil, apperr.New(apperr.NotFound, "no such control")
+	}
 	c, err := scanControl(q.QueryRowContext(ctx, `SELECT `+controlColumns+` FROM controls
 		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`, orgID, id))
 	if errors.Is(err, sql.ErrNoRows) {

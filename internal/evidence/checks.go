@@ -103,11 +103,14 @@ func (in *CheckInput) validate() error {
 	in.Title = strings.TrimSpace(in.Title)
 	in.Description = strings.TrimSpace(in.Description)
 	in.Target = strings.TrimSpace(in.Target)
-	if !contains(check.Kinds, in.Kind) {
+	switch {
+	case in.Kind == PushKind: // named by its pushes, never run here
+	case !contains(check.Kinds, in.Kind):
 		return apperr.Field("check_kind", "check kind %q is not one of %s", in.Kind, strings.Join(check.Kinds, ", "))
-	}
-	if err := check.ValidateTarget(in.Kind, in.Target); err != nil {
-		return apperr.Field("target", "%s", err.Error())
+	default:
+		if err := check.ValidateTarget(in.Kind, in.Target); err != nil {
+			return apperr.Field("target", "%s", err.Error())
+		}
 	}
 	if in.Title == "" {
 		in.Title = strings.ReplaceAll(in.Kind, "_", " ") + " check of " + in.Target
@@ -235,8 +238,12 @@ func loadCheck(ctx context.Context, q db.Querier, orgID, id string) (*checkRow, 
 	var assertions string
 	var next int64
 	var lastRun, lastPassedAt sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT kind, target, assertions, interval_minutes, next_run_at, last_run_at, last_passed, last_passed_at
-		FROM checks WHERE org_id = $1 AND evidence_id = $2`, orgID, id).Scan(&c.Kind, &c.Target, &assertions, &c.IntervalMinutes,
+	if !validID(id) {
+		return nil, apperr.New(apperr.NotFound, "no such check")
+	}
+	err := q.QueryRowContext(ctx, `SELECT c.kind, c.target, c.assertions, c.interval_minutes, c.next_run_at, c.last_run_at, c.last_passed,
+		c.last_passed_at FROM checks c JOIN evidence e ON e.org_id = c.org_id AND e.id = c.evidence_id
+		WHERE c.org_id = $1 AND c.evidence_id = $2 AND e.deleted_at IS NULL`, orgID, id).Scan(&c.Kind, &c.Target, &assertions, &c.IntervalMinutes,
 		&next, &lastRun, &c.lastPassed, &lastPassedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.New(apperr.NotFound, "no such check")
@@ -311,6 +318,18 @@ func (s *Service) RunCheck(ctx context.Context, orgID, id string) (*CheckRun, er
 // and records a change of state in the history and the audit log.
 func (s *Service) recordRun(ctx context.Context, tx *db.Tx, orgID, id string, c *checkRow, run *CheckRun) error {
 	now := s.clock.Now()
+	// The state to compare with is read again, locked: another run may
+	// have finished while this one was on the network.
+	var lastRun sql.NullInt64
+	var lastPassed sql.NullBool
+	if err := tx.QueryRowContext(ctx, `SELECT last_run_at, last_passed FROM checks WHERE org_id = $1 AND evidence_id = $2`+
+		s.db.Dialect.ForUpdate(), orgID, id).Scan(&lastRun, &lastPassed); err != nil {
+		return err
+	}
+	c.State = "pending"
+	if lastRun.Valid {
+		c.State = map[bool]string{true: "passing", false: "failing"}[lastPassed.Valid && lastPassed.Bool]
+	}
 	assertions, _ := json.Marshal(nonNilAssertions(run.Assertions))
 	measured, _ := json.Marshal(run.Measured)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO check_runs (id, org_id, evidence_id, at, duration_ms, passed, error, assertions, measured)
@@ -394,8 +413,11 @@ func (s *Service) enqueueDue(ctx context.Context) error {
 	}
 	for _, d := range list {
 		if err := s.db.InTx(ctx, func(tx *db.Tx) error {
+			// The slot names the due run and the hour: one job per due
+			// run however many nodes schedule, and a run whose job died
+			// is tried again the next hour instead of never.
 			_, err := s.queue.Enqueue(ctx, tx, RunCheckJob, runPayload{OrgID: d.org, ID: d.id},
-				job.EnqueueOptions{Slot: runSlot(d.id, clock.FromMicros(d.at))})
+				job.EnqueueOptions{Slot: runSlot(d.id, clock.FromMicros(d.at)) + "/" + now.UTC().Format("2006010215")})
 			return err
 		}); err != nil {
 			return err
@@ -474,6 +496,9 @@ func (s *Service) CheckHistory(ctx context.Context, orgID, id string, rd Reader)
 
 // OrgOfEvidence finds the organisation of an evidence item, for the CLI.
 func (s *Service) OrgOfEvidence(ctx context.Context, id string) (string, error) {
+	if !validID(id) {
+		return "", apperr.New(apperr.NotFound, "no evidence item %q", id)
+	}
 	var orgID string
 	err := s.db.Read.QueryRowContext(ctx, `SELECT org_id FROM evidence WHERE id = $1 AND deleted_at IS NULL`, id).Scan(&orgID)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"io"
 	"regexp"
 	"sort"
@@ -54,9 +55,9 @@ var checkName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$`)
 
 // Limits of pushed values.
 const (
-	MaxMeasured      = 50
-	maxMeasuredKey   = 100
-	maxMeasuredValue = 1000
+	MaxMeasured      = 20
+	maxMeasuredKey   = 64
+	maxMeasuredValue = 200
 	maxSummary       = 2000
 )
 
@@ -108,6 +109,15 @@ func (s *Service) Push(ctx context.Context, orgID string, in PushInput, filename
 		Passed: in.Passed, Detail: in.Summary}}}
 	var id string
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		// Pushes of one name take turns, so the first ones of a new name
+		// make one check (a row lock cannot hold a row not yet there).
+		if lock := s.db.Dialect.LockTx(); lock != "" {
+			h := fnv.New64a()
+			h.Write([]byte(orgID + "\x00" + in.Check))
+			if _, err := tx.ExecContext(ctx, lock, int64(h.Sum64())); err != nil {
+				return err
+			}
+		}
 		// The check of this name, or a new one.
 		err := tx.QueryRowContext(ctx, `SELECT c.evidence_id FROM checks c JOIN evidence e ON e.org_id = c.org_id AND e.id = c.evidence_id
 			WHERE c.org_id = $1 AND c.kind = 'push' AND c.target = $2 AND e.deleted_at IS NULL`+s.db.Dialect.ForUpdate(), orgID, in.Check).Scan(&id)
@@ -155,7 +165,8 @@ func (s *Service) Push(ctx context.Context, orgID string, in PushInput, filename
 		}
 		sort.Strings(measured)
 		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "check.push", TargetType: "evidence", TargetID: id,
-			Fields: map[string]any{"passed": in.Passed, "summary": in.Summary, "measured": measured, "control_ids": uniqueSorted(in.ControlIDs)}})
+			Fields: map[string]any{"passed": in.Passed, "summary": in.Summary, "measured": measured, "control_ids": uniqueSorted(in.ControlIDs),
+				"interval_minutes": in.IntervalMinutes}})
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "record the pushed result")

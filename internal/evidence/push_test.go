@@ -88,3 +88,48 @@ func TestParsePush(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent first pushes of one name make one check; a PUT without
+// visibility or dates keeps them.
+func TestPushRaceAndPartialUpdate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, 1<<20)
+		errs := make(chan error, 8)
+		for range 8 {
+			go func() {
+				_, err := f.evidence.Push(ctx, f.org, PushInput{Check: "nightly-backup", Passed: true}, "", nil)
+				errs <- err
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM checks WHERE org_id = $1 AND kind = 'push'`, f.org).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d push checks after 8 concurrent first pushes: %v", n, err)
+		}
+		// Push checks can be renamed.
+		list, _ := f.evidence.List(ctx, f.org, Filter{Kind: Check}, Reader{Restricted: true})
+		if _, err := f.evidence.Update(ctx, f.org, list[0].ID, Input{Title: "Nightly backup job"}, Reader{Restricted: true}); err != nil {
+			t.Fatalf("renaming a push check: %v", err)
+		}
+		it, err := f.evidence.Create(ctx, f.org, Input{Kind: Note, Title: "Board minutes", Visibility: Restricted, CollectedOn: "2026-11-01"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Advance(200 * 24 * time.Hour)
+		up, err := f.evidence.Update(ctx, f.org, it.ID, Input{Title: "Board minutes, November"}, Reader{Restricted: true})
+		if err != nil || up.Visibility != Restricted || up.CollectedOn != "2026-11-01" || up.ValidUntil != it.ValidUntil || up.Current {
+			t.Fatalf("partial update: %+v %v", up, err)
+		}
+		if _, err := f.evidence.Update(ctx, f.org, it.ID, Input{Title: "x", CollectedOn: "2026-12-01"}, Reader{Restricted: true}); apperr.FieldOf(err) != "collected_on" {
+			t.Fatalf("collected after it was uploaded: %v", err)
+		}
+		if _, err := f.evidence.Get(ctx, f.org, "a\x00b", Reader{}); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("NUL in an id: %v", err)
+		}
+	})
+}

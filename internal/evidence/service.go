@@ -88,13 +88,10 @@ func (s *Service) Upload(ctx context.Context, orgID string, in Input, filename s
 	if s.scanner != nil {
 		info.ScanState, info.ScanDetail = s.scan(ctx, orgID, obj.SHA256)
 	}
-	item, err := s.create(ctx, orgID, in, info)
-	if err != nil && !obj.Existed {
-		// Nothing refers to the new bytes; remove them rather than wait
-		// for the collector.
-		_ = s.blobs.Delete(context.WithoutCancel(ctx), orgID, obj.SHA256)
-	}
-	return item, err
+	// On failure the bytes stay: another upload of the same bytes may
+	// refer to them by now, so only a collector that checks references may
+	// remove them.
+	return s.create(ctx, orgID, in, info)
 }
 
 // scan runs the virus scanner over a stored blob. Any failure quarantines:
@@ -244,6 +241,9 @@ func uniqueSorted(ids []string) []string {
 // linkControls links an item to controls of the same organisation.
 func (s *Service) linkControls(ctx context.Context, tx *db.Tx, orgID, itemID string, ids []string) error {
 	for _, id := range uniqueSorted(ids) {
+		if !validID(id) {
+			return apperr.Field("control_ids", "%q is not a control identifier", id)
+		}
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM controls WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`, orgID, id).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -274,6 +274,18 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, rd Rea
 			return err
 		}
 		in.Kind = old.Kind
+		// A field left out keeps its value: a PUT without visibility must
+		// not publish a restricted item, nor one without dates renew
+		// evidence that expired.
+		if in.Visibility == "" {
+			in.Visibility = old.Visibility
+		}
+		if in.CollectedOn == "" {
+			in.CollectedOn = old.CollectedOn
+		}
+		if in.ValidUntil == "" && in.CollectedOn == old.CollectedOn {
+			in.ValidUntil = old.ValidUntil
+		}
 		if old.Kind == Check {
 			// A check's dates come from its runs; its target and interval
 			// stay (delete and add a check to change them).
@@ -284,7 +296,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, rd Rea
 			}
 			in.Title, in.Description, in.Visibility = ci.Title, ci.Description, ci.Visibility
 			in.CollectedOn, in.ValidUntil, in.URL, in.AttestorName, in.AttestorFirm = old.CollectedOn, "", "", "", ""
-		} else if err := in.validate(s.clock.Now(), loc); err != nil {
+		} else if err := in.validate(old.UploadedAt, loc); err != nil { // collected no later than it was uploaded
 			return err
 		}
 		if err := checkOwner(ctx, tx, orgID, in.OwnerID); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 )
@@ -74,6 +75,9 @@ func visible(rd Reader) string {
 // getItem returns a live item the reader may see, with its control ids. A
 // restricted item is simply not found for others.
 func getItem(ctx context.Context, q db.Querier, orgID, id string, rd Reader) (*Evidence, error) {
+	if !validID(id) {
+		return nil, apperr.New(apperr.NotFound, "no such evidence")
+	}
 	it, err := scanItem(q.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM evidence
 		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`+visible(rd), orgID, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -177,4 +181,10 @@ func loadChecks(ctx context.Context, q db.Querier, orgID string, byID map[string
 		}
 	}
 	return rows.Err()
+}
+
+// validID tells whether s can be an identifier at all: PostgreSQL refuses
+// NUL and invalid UTF-8 with an error where SQLite finds nothing.
+func validID(s string) bool {
+	return s != "" && len(s) <= 64 && catalog.PlainText(s)
 }

@@ -119,8 +119,8 @@ func (s *Server) checkOrg(p identity.Permission) Check {
 			if o.RequireTOTP && !tp.User.TOTPEnabled {
 				return apperr.New(apperr.Forbidden, "%s requires two-factor authentication: the token's owner must enrol in the console first", o.Name)
 			}
-			if tp.Token.Scope == identity.ScopePush && p != identity.EvidencePush {
-				return apperr.New(apperr.Forbidden, "this token (scope %s) may only push evidence", identity.ScopePush)
+			if tp.Token.Scope != "" && !(tp.Token.Scope == identity.ScopePush && p == identity.EvidencePush) {
+				return apperr.New(apperr.Forbidden, "this token (scope %s) may only push evidence", tp.Token.Scope)
 			}
 			pr = &Principal{User: tp.User, Token: tp, Org: o, Role: tp.Role}
 		} else {
