@@ -3,8 +3,10 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,7 +52,7 @@ func totpCode(t *testing.T, uri string, at time.Time) string {
 func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	b := browsertest.New(t)
 	clk := clock.NewSettable(time.Now())
-	a := openAppClock(t, clk, nil)
+	a := openAppClock(t, clk, func(c *app.Config) { c.CheckAllow = "127.0.0.1/32" }) // the check's target is a local test server
 	srv := httptest.NewServer(a.Web.Handler())
 	defer srv.Close()
 
@@ -102,6 +104,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 
 	controlID := seedControls(t, a, o.ID, u.ID, clk.Now())
 	pdfID := seedEvidenceItems(t, a, o.ID, u.ID, controlID, clk.Now())
+	checkID := seedCheck(t, a, clk, o.ID, controlID)
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/app/o/acme/"},
 		{"members", "/app/o/acme/members"},
@@ -124,6 +127,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"evidence-expiring", "/app/o/acme/evidence?expiring=30"},
 		{"evidence-control", "/app/o/acme/evidence?control=" + controlID}, // the forms open
 		{"evidence-item", "/app/o/acme/evidence/" + pdfID},
+		{"evidence-check", "/app/o/acme/evidence/" + checkID},
 	} {
 		t.Run(p.name, func(t *testing.T) { b.Look(t, p.name, srv.URL+p.path) })
 	}
@@ -257,4 +261,35 @@ func seedEvidenceItems(t *testing.T, a *app.App, orgID, ownerID, controlID strin
 		}
 	}
 	return file.ID
+}
+
+// seedCheck adds an automated check of a local site and runs it twice: the
+// site is down at first, up five minutes later, so the page shows a failed
+// and a passed run and two changes of state. It returns the check's id.
+func seedCheck(t *testing.T, a *app.App, clk *clock.Settable, orgID, controlID string) string {
+	t.Helper()
+	ctx := context.Background()
+	var up atomic.Bool
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !up.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("up"))
+	}))
+	t.Cleanup(site.Close)
+	it, err := a.Evidence.CreateCheck(ctx, orgID, evidence.CheckInput{Title: "Status page answers", Kind: "http_up",
+		Target: site.URL + "/status", IntervalMinutes: 15, Visibility: evidence.Public, ControlIDs: []string{controlID},
+		Description: "The public status page is reachable, so customers learn of incidents."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, siteUp := range []bool{false, true} {
+		up.Store(siteUp)
+		if _, err := a.Evidence.RunCheck(ctx, orgID, it.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(5 * time.Minute)
+	}
+	return it.ID
 }

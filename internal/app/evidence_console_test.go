@@ -132,6 +132,17 @@ func TestEvidenceConsole(t *testing.T) {
 	if body := w.Body.String(); w.Code != http.StatusBadRequest || !strings.Contains(body, "the file is HTML") || !strings.Contains(body, "<h1>Evidence</h1>") {
 		t.Errorf("HTML named .pdf: %d\n%s", w.Code, body)
 	}
+	// What was typed stays in the form, which is open; the file is chosen again.
+	w = consoleUpload(h, editor, [][2]string{{"title", "Firewall rules export"}, {"description", "Exported from the edge firewall."},
+		{"collected_on", "2024-01-02"}, {"visibility", "public"}, {"control_ids", ctl.ID}}, "rules.pdf", []byte("<html><body>rules</body></html>"))
+	body = w.Body.String()
+	for _, want := range []string{`id="upload-title" name="title" required maxlength="200" value="Firewall rules export"`,
+		"Exported from the edge firewall.</textarea>", `value="2024-01-02"`, `<option value="public" selected>public</option>`,
+		`<option value="` + ctl.ID + `" selected>`, "Choose the file again"} {
+		if w.Code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("refused upload: %d, the form lacks %q", w.Code, want)
+		}
+	}
 	// Over the limit: 413, the list again with the message.
 	big := append(append([]byte{}, consolePDF...), bytes.Repeat([]byte("x"), 3<<19)...)
 	w = consoleUpload(h, editor, [][2]string{{"title", "Too big"}}, "big.pdf", big)
@@ -208,5 +219,120 @@ func TestEvidenceConsole(t *testing.T) {
 	}
 	if w = consoleRequest(h, "GET", "/app/o/acme/evidence?expired=1", editor, nil); w.Code != 200 || strings.Contains(w.Body.String(), loc) {
 		t.Errorf("expired=1: %d, or lists a current item", w.Code)
+	}
+}
+
+// The console's automated checks: an editor adds one against a server the
+// operator allows, runs it now and sees it passing with its run; a bad
+// target is shown again with the message; guests add none; a pushed check
+// has no "Run now" and says how results come.
+func TestEvidenceConsoleChecks(t *testing.T) {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("up")) }))
+	defer site.Close()
+	a := openApp(t, func(c *app.Config) { c.CheckAllow = "127.0.0.1/32" })
+	h := a.Web.Handler()
+	ctx := context.Background()
+	o, err := a.Orgs.Create(ctx, org.CreateInput{Slug: "acme", Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := map[identity.Role]string{}
+	for _, role := range []identity.Role{identity.Manager, identity.Guest} {
+		email := string(role) + "@acme.example"
+		if _, _, err := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: email, Name: "Acme " + string(role), Password: walkPassword}, role); err != nil {
+			t.Fatal(err)
+		}
+		if cookies[role], _, err = a.Identity.SignIn(ctx, email, walkPassword, identity.Client{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	editor := cookies[identity.Manager]
+	ctl, err := a.Controls.Create(ctx, o.ID, control.Input{Title: "Status page", Status: control.Implemented})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The list offers the form to editors only.
+	if body := consoleRequest(h, "GET", "/app/o/acme/evidence", editor, nil).Body.String(); !strings.Contains(body, "Add an automated check") ||
+		!strings.Contains(body, `action="/app/o/acme/evidence/checks"`) {
+		t.Errorf("list: no check form for an editor")
+	}
+	if body := consoleRequest(h, "GET", "/app/o/acme/evidence", cookies[identity.Guest], nil).Body.String(); strings.Contains(body, "/evidence/checks") {
+		t.Errorf("list: a guest sees the check form")
+	}
+
+	// Created: 303 to its page, which says its first run is queued.
+	w := consoleRequest(h, "POST", "/app/o/acme/evidence/checks", editor, url.Values{"check_kind": {"http_up"}, "target": {site.URL + "/"},
+		"title": {"Status page answers"}, "interval_minutes": {"5"}, "visibility": {"private"}, "control_ids": {ctl.ID}})
+	item := w.Header().Get("Location")
+	if w.Code != http.StatusSeeOther || !regexp.MustCompile(`^/app/o/acme/evidence/[0-9A-Za-z_-]+$`).MatchString(item) {
+		t.Fatalf("create a check: %d to %q\n%s", w.Code, item, w.Body)
+	}
+	body := consoleRequest(h, "GET", item, editor, nil).Body.String()
+	for _, want := range []string{"Status page answers", "first run is queued", "pending", site.URL + "/", "every 5 minutes",
+		"<code>status_ok</code>", `action="` + item + `/run"`, "Run now", "No run yet.", "/app/o/acme/controls/" + ctl.ID} {
+		if !strings.Contains(body, want) {
+			t.Errorf("new check's page: no %q", want)
+		}
+	}
+	if body := consoleRequest(h, "GET", item, cookies[identity.Guest], nil).Body.String(); strings.Contains(body, "Run now") {
+		t.Errorf("a guest sees Run now")
+	}
+
+	// Run now: 303 back; passing, with the run in the table.
+	if w = consoleRequest(h, "POST", item+"/run", editor, url.Values{}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != item {
+		t.Fatalf("run now: %d to %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	body = consoleRequest(h, "GET", item, editor, nil).Body.String()
+	for _, want := range []string{`<span class="state st-verified">`, "passing", `<table class="runs" aria-labelledby="runs-title">`,
+		`<span class="run-result r-passed">`, "changed", "all assertions passed"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page after the run: no %q", want)
+		}
+	}
+	if strings.Contains(body, "first run is queued") {
+		t.Errorf("page after the run still says the first run is queued")
+	}
+	if w = consoleRequest(h, "POST", item+"/run", cookies[identity.Guest], url.Values{}); w.Code != http.StatusForbidden {
+		t.Errorf("guest runs the check: %d, want 403", w.Code)
+	}
+
+	// A bad target: 400, the list again with the message and what was typed.
+	w = consoleRequest(h, "POST", "/app/o/acme/evidence/checks", editor, url.Values{"check_kind": {"http_up"}, "target": {"ftp://x"},
+		"title": {"FTP up"}, "interval_minutes": {"30"}, "visibility": {"private"}})
+	body = w.Body.String()
+	for _, want := range []string{"the URL must start with https:// or http://", `value="ftp://x"`, `value="FTP up"`, `value="30"`,
+		`<details class="card" open>`, "<h1>Evidence</h1>"} {
+		if w.Code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("bad target: %d, no %q", w.Code, want)
+		}
+	}
+	if w = consoleRequest(h, "POST", "/app/o/acme/evidence/checks", editor, url.Values{"check_kind": {"tls"}, "target": {"example.com"},
+		"interval_minutes": {"often"}}); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "number of minutes") {
+		t.Errorf("interval not a number: %d", w.Code)
+	}
+	// Guests add no check.
+	if w = consoleRequest(h, "POST", "/app/o/acme/evidence/checks", cookies[identity.Guest], url.Values{"check_kind": {"http_up"},
+		"target": {site.URL + "/"}}); w.Code != http.StatusForbidden {
+		t.Errorf("guest adds a check: %d, want 403", w.Code)
+	}
+
+	// A pushed check: no button, the way results come; running it is refused.
+	res, err := a.Evidence.Push(ctx, o.ID, evidence.PushInput{Check: "dependency-scan", Passed: false, Summary: "2 critical"}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := "/app/o/acme/evidence/" + res.Check.ID
+	body = consoleRequest(h, "GET", pushed, editor, nil).Body.String()
+	for _, want := range []string{"POST /api/v1/evidence/push", "evidence:push", "failing", "2 critical", `<span class="run-result r-failed">`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("pushed check's page: no %q", want)
+		}
+	}
+	if strings.Contains(body, "Run now") {
+		t.Errorf("pushed check's page offers Run now")
+	}
+	if w = consoleRequest(h, "POST", pushed+"/run", editor, url.Values{}); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "Evident does not run it") {
+		t.Errorf("run a pushed check: %d", w.Code)
 	}
 }

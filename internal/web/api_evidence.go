@@ -238,37 +238,38 @@ func (s *Server) registerEvidenceAPI(api huma.API) {
 const maxFieldBytes = 64 << 10
 
 // readUpload streams a multipart upload into the evidence service. Fields
-// must precede the file part, so the file is never buffered.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, orgID string) (*evidence.Evidence, error) {
+// must precede the file part, so the file is never buffered. It also returns
+// the fields it read, which a form shows again after a mistake.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, orgID string) (*evidence.Evidence, evidence.Input, error) {
+	in := evidence.Input{Kind: evidence.File}
 	limit := s.cfg.Evidence.MaxBytes()
 	raiseBodyLimit(w, r, limit+1<<20) // the file plus room for the other fields
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, apperr.New(apperr.Invalid, "send the file as multipart/form-data with a part named \"file\"")
+		return nil, in, apperr.New(apperr.Invalid, "send the file as multipart/form-data with a part named \"file\"")
 	}
-	in := evidence.Input{Kind: evidence.File}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil, apperr.Field("file", "the upload has no part named \"file\"")
+			return nil, in, apperr.Field("file", "the upload has no part named \"file\"")
 		}
 		if err != nil {
-			return nil, uploadError(err, limit)
+			return nil, in, uploadError(err, limit)
 		}
 		name := part.FormName()
 		if name == "file" {
 			it, err := s.cfg.Evidence.Upload(r.Context(), orgID, in, part.FileName(), part)
 			if err != nil {
-				return nil, uploadError(err, limit)
+				return nil, in, uploadError(err, limit)
 			}
-			return it, nil
+			return it, in, nil
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
 		if err != nil {
-			return nil, uploadError(err, limit)
+			return nil, in, uploadError(err, limit)
 		}
 		if len(b) > maxFieldBytes {
-			return nil, apperr.Field(name, "the field %q is longer than %d KiB", name, maxFieldBytes>>10)
+			return nil, in, apperr.Field(name, "the field %q is longer than %d KiB", name, maxFieldBytes>>10)
 		}
 		v := string(b)
 		switch name {
@@ -298,18 +299,18 @@ func uploadError(err error, limit int64) error {
 	if errors.As(err, &mbe) {
 		return apperr.New(apperr.TooLarge, "the upload is larger than %d MB, the limit", limit>>20)
 	}
-	if apperr.CodeOf(err) != apperr.Internal {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
 		return err
 	}
-	if strings.Contains(err.Error(), "multipart") {
-		return apperr.New(apperr.Invalid, "the upload is not valid multipart/form-data")
-	}
-	return err
+	// Anything else comes from reading the request: it ended early or is
+	// not multipart. The client's mistake, not ours.
+	return apperr.New(apperr.Invalid, "the upload ended early or is not valid multipart/form-data")
 }
 
 func (s *Server) uploadEvidence(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	it, err := s.readUpload(w, r, p.Org.ID)
+	it, _, err := s.readUpload(w, r, p.Org.ID)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -413,7 +414,11 @@ func (s *Server) readPush(w http.ResponseWriter, r *http.Request, orgID string) 
 			if err := pushPassed(&in, passed); err != nil {
 				return nil, err
 			}
-			res, err := s.cfg.Evidence.Push(r.Context(), orgID, in, part.FileName(), part)
+			filename := part.FileName()
+			if filename == "" {
+				filename = "pushed-file" // a file part without a name is still a file
+			}
+			res, err := s.cfg.Evidence.Push(r.Context(), orgID, in, filename, part)
 			if err != nil {
 				return nil, uploadError(err, limit)
 			}

@@ -10,14 +10,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/check"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 )
 
 // The console pages of evidence: the list with its filters and the forms
-// that add items (links, notes and attestations; uploaded files), and the
-// page of one item with its file, its controls, the edit form and delete.
+// that add items (links, notes and attestations; uploaded files; automated
+// checks), and the page of one item with its file or its check and runs, its
+// controls, the edit form and delete.
 
 // registerEvidenceConsole registers the console pages of evidence.
 func (s *Server) registerEvidenceConsole() {
@@ -25,9 +27,11 @@ func (s *Server) registerEvidenceConsole() {
 	rt.HandleFunc("GET", "/app/o/{slug}/evidence", identity.ContentRead, s.evidenceListPage)
 	rt.HandleFunc("POST", "/app/o/{slug}/evidence", identity.ContentEdit, s.createEvidenceItem)
 	rt.HandleFunc("POST", "/app/o/{slug}/evidence/upload", identity.ContentEdit, s.uploadEvidenceItem)
+	rt.HandleFunc("POST", "/app/o/{slug}/evidence/checks", identity.ContentEdit, s.createCheckItem)
 	rt.HandleFunc("GET", "/app/o/{slug}/evidence/{id}", identity.ContentRead, s.evidencePage)
 	rt.HandleFunc("POST", "/app/o/{slug}/evidence/{id}", identity.ContentEdit, s.updateEvidenceItem)
 	rt.HandleFunc("GET", "/app/o/{slug}/evidence/{id}/file", identity.ContentRead, s.downloadEvidence)
+	rt.HandleFunc("POST", "/app/o/{slug}/evidence/{id}/run", identity.ContentEdit, s.runCheckItem)
 	rt.HandleFunc("POST", "/app/o/{slug}/evidence/{id}/delete", identity.ContentEdit, s.deleteEvidenceItem)
 }
 
@@ -64,7 +68,8 @@ func evidenceRows(items []evidence.Evidence, soon map[string]bool, live map[stri
 }
 
 // endingSoon returns the ids of the current items the reader may see whose
-// validity ends within expiringSoonDays.
+// validity ends within expiringSoonDays. Checks are left out: each passing
+// run extends them, so they always end within days and need no one to act.
 func (s *Server) endingSoon(ctx context.Context, orgID string, rd evidence.Reader) (map[string]bool, error) {
 	items, err := s.cfg.Evidence.List(ctx, orgID, evidence.Filter{ExpiringDays: expiringSoonDays}, rd)
 	if err != nil {
@@ -72,7 +77,9 @@ func (s *Server) endingSoon(ctx context.Context, orgID string, rd evidence.Reade
 	}
 	out := make(map[string]bool, len(items))
 	for _, it := range items {
-		out[it.ID] = true
+		if it.Kind != evidence.Check {
+			out[it.ID] = true
+		}
 	}
 	return out, nil
 }
@@ -161,6 +168,87 @@ func evidenceValues(it *evidence.Evidence, live map[string]bool) map[string]stri
 		"attestor_name": it.AttestorName, "attestor_firm": it.AttestorFirm, "control_ids": strings.Join(ids, ",")}
 }
 
+// ---- the check form ----------------------------------------------------------------
+
+// checkKind is a kind of automated check as the console explains it.
+type checkKind struct {
+	Name    string
+	Does    string // what it verifies, in one line
+	Target  string // what its target is
+	Example string
+}
+
+// checkKindText explains each kind of check Evident runs itself.
+var checkKindText = map[string]checkKind{
+	check.KindHTTPHeaders: {Does: "a web page sends the security headers: HSTS of six months or more, CSP, frame protection, nosniff, Referrer-Policy",
+		Target: "a URL starting with https://", Example: "https://www.example.com/"},
+	check.KindTLS: {Does: "the server speaks TLS 1.2 or newer only, with a certificate valid for the host and not expiring within 21 days",
+		Target: "a host or host:port", Example: "example.com:443"},
+	check.KindDNS: {Does: "the domain publishes SPF (without +all), DMARC with quarantine or reject, and CAA records",
+		Target: "a domain", Example: "example.com"},
+	check.KindSecurityTxt: {Does: "the site publishes a security.txt with a Contact and an Expires date in the future",
+		Target: "a site URL starting with https://, or a host", Example: "https://www.example.com/"},
+	check.KindHTTPUp: {Does: "the URL answers with a 2xx or 3xx status within the timeout",
+		Target: "a URL starting with https:// or http://", Example: "https://status.example.com/"},
+}
+
+// checkKinds lists the kinds the form offers, in the order of check.Kinds.
+func checkKinds() []checkKind {
+	out := make([]checkKind, 0, len(check.Kinds))
+	for _, k := range check.Kinds {
+		ck := checkKindText[k]
+		ck.Name = k
+		out = append(out, ck)
+	}
+	return out
+}
+
+// checkForm is what the form that adds an automated check shows.
+type checkForm struct {
+	Values     map[string]string
+	Selected   map[string]bool // the controls chosen
+	Field      string          // the field in error
+	Kinds      []checkKind
+	Controls   []control.Listed
+	Restricted bool // restricted visibility is offered
+	Min, Max   int  // interval bounds, in minutes
+}
+
+func newCheckForm(values map[string]string, field string, controls []control.Listed, rd evidence.Reader) checkForm {
+	f := checkForm{Values: values, Selected: map[string]bool{}, Field: field, Kinds: checkKinds(),
+		Controls: controls, Restricted: rd.Restricted, Min: evidence.MinCheckInterval, Max: evidence.MaxCheckInterval}
+	for _, id := range strings.Split(values["control_ids"], ",") {
+		if id != "" {
+			f.Selected[id] = true
+		}
+	}
+	return f
+}
+
+var checkFields = []string{"check_kind", "target", "title", "interval_minutes", "visibility"}
+
+// checkFormInput reads a check's fields from the form, with the values to
+// show again after a mistake.
+func checkFormInput(r *http.Request) (evidence.CheckInput, map[string]string, error) {
+	values := map[string]string{"form": "check"}
+	for _, k := range checkFields {
+		values[k] = r.PostFormValue(k)
+	}
+	ids := r.PostForm["control_ids"]
+	values["control_ids"] = strings.Join(ids, ",")
+	in := evidence.CheckInput{Kind: values["check_kind"], Target: values["target"], Title: values["title"],
+		Visibility: evidence.Visibility(values["visibility"]), ControlIDs: ids}
+	if v := strings.TrimSpace(values["interval_minutes"]); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return in, values, apperr.Field("interval_minutes", "the interval is a number of minutes from %d to %d (7 days)",
+				evidence.MinCheckInterval, evidence.MaxCheckInterval)
+		}
+		in.IntervalMinutes = n
+	}
+	return in, values, nil
+}
+
 // ---- the evidence list ------------------------------------------------------------
 
 type evidenceListData struct {
@@ -176,7 +264,8 @@ type evidenceListData struct {
 	Kinds           []evidence.Kind
 	New             evidenceForm
 	Upload          evidenceForm
-	Open            string // the form to show open: "new" or "upload"
+	Check           checkForm
+	Open            string // the form to show open: "new", "upload", "check" or "both" (upload and new)
 	MaxSize         string
 	CanEdit         bool
 	Restricted      bool
@@ -268,11 +357,15 @@ func (s *Server) evidenceListData(r *http.Request, q url.Values, f form) (*evide
 		return map[string]string{"kind": string(evidence.Link), "visibility": string(evidence.Private), "control_ids": filter.ControlID}
 	}
 	newValues, newField, upValues, upField := defaults(), "", defaults(), ""
+	checkValues, checkField := map[string]string{"check_kind": check.KindHTTPHeaders, "visibility": string(evidence.Private),
+		"interval_minutes": strconv.Itoa(evidence.DefaultCheckInterval), "control_ids": filter.ControlID}, ""
 	switch d.Open = f.Values["form"]; d.Open {
 	case "new":
 		newValues, newField = f.Values, f.Field
 	case "upload":
-		upField = f.Field
+		upValues, upField = f.Values, f.Field
+	case "check":
+		checkValues, checkField = f.Values, f.Field
 	default:
 		if filter.ControlID != "" {
 			d.Open = "both" // the control page's "Add evidence" leads here
@@ -280,6 +373,7 @@ func (s *Server) evidenceListData(r *http.Request, q url.Values, f form) (*evide
 	}
 	d.New = newEvidenceForm("new", "", newValues, newField, controls, members, rd)
 	d.Upload = newEvidenceForm("upload", evidence.File, upValues, upField, controls, members, rd)
+	d.Check = newCheckForm(checkValues, checkField, controls, rd)
 	return d, nil
 }
 
@@ -336,11 +430,33 @@ func (s *Server) createEvidenceItem(w http.ResponseWriter, r *http.Request) {
 }
 
 // uploadEvidenceItem streams a multipart upload: the fields come first, then
-// the file, which is never held in memory.
+// the file, which is never held in memory. After a mistake the form shows the
+// fields read again; the file must be chosen again.
 func (s *Server) uploadEvidenceItem(w http.ResponseWriter, r *http.Request) {
-	it, err := s.readUpload(w, r, principal(r).Org.ID)
+	it, in, err := s.readUpload(w, r, principal(r).Org.ID)
 	if err != nil {
-		s.evidenceListFailed(w, r, err, map[string]string{"form": "upload"})
+		s.evidenceListFailed(w, r, err, uploadValues(in))
+		return
+	}
+	seeOther(w, r, orgPath(r, "evidence", it.ID))
+}
+
+// uploadValues are the fields of an upload, to show again after a mistake.
+func uploadValues(in evidence.Input) map[string]string {
+	return map[string]string{"form": "upload", "title": in.Title, "description": in.Description, "collected_on": in.CollectedOn,
+		"valid_until": in.ValidUntil, "visibility": string(in.Visibility), "owner_id": in.OwnerID,
+		"control_ids": strings.Join(in.ControlIDs, ",")}
+}
+
+// createCheckItem adds an automated check; its first run is queued.
+func (s *Server) createCheckItem(w http.ResponseWriter, r *http.Request) {
+	in, values, err := checkFormInput(r)
+	var it *evidence.Evidence
+	if err == nil {
+		it, err = s.cfg.Evidence.CreateCheck(r.Context(), principal(r).Org.ID, in)
+	}
+	if err != nil {
+		s.evidenceListFailed(w, r, err, values)
 		return
 	}
 	seeOther(w, r, orgPath(r, "evidence", it.ID))
@@ -358,7 +474,106 @@ type evidencePageData struct {
 	Gone     int              // links to controls since deleted
 	Edit     evidenceForm
 	CanEdit  bool
-	Editable bool // its fields are edited here: checks and policy versions are changed by their own features
+	Editable bool       // its fields are edited here: checks and policy versions are changed by their own features
+	Check    *checkView // the check of an item of kind check
+}
+
+// Limits of the check's history on its page.
+const (
+	maxRunsShown   = 20
+	maxStatesShown = 50
+)
+
+// checkView is the check section of an item's page.
+type checkView struct {
+	evidence.CheckInfo
+	Pushed     bool   // its results are pushed by a CI job or script: Evident does not run it
+	Does       string // what its kind verifies
+	Interval   string // in words
+	Required   []string
+	AllOfKind  bool // no assertion was chosen: all of the kind's are required
+	CanRun     bool
+	Runs       []checkRunRow
+	MoreRuns   int // runs kept but not shown
+	States     []evidence.CheckState
+	MoreStates int
+}
+
+// checkRunRow is one run as the page shows it.
+type checkRunRow struct {
+	evidence.CheckRun
+	Duration string
+	Failed   []failedAssertion
+}
+
+type failedAssertion struct {
+	check.Assertion
+	Optional bool // not among the assertions required: it does not fail the run
+}
+
+// everyMinutes writes a check's interval for people.
+func everyMinutes(n int) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "every " + unit
+		}
+		return "every " + strconv.Itoa(n) + " " + unit + "s"
+	}
+	switch {
+	case n > 0 && n%(24*60) == 0:
+		return plural(n/(24*60), "day")
+	case n > 0 && n%60 == 0:
+		return plural(n/60, "hour")
+	}
+	return plural(n, "minute")
+}
+
+// humanDuration writes a run's duration for people.
+func humanDuration(ms int64) string {
+	if ms < 1000 {
+		return strconv.FormatInt(ms, 10) + " ms"
+	}
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + " s"
+}
+
+// checkData builds the check section of an item's page from its history.
+func (s *Server) checkData(ctx context.Context, p *Principal, it *evidence.Evidence, canEdit bool) (*checkView, error) {
+	runs, states, err := s.cfg.Evidence.CheckHistory(ctx, p.Org.ID, it.ID, evidenceReader(p.Role))
+	if err != nil {
+		return nil, err
+	}
+	c := &checkView{CheckInfo: *it.Check, Pushed: it.Check.Kind == evidence.PushKind, Interval: everyMinutes(it.Check.IntervalMinutes)}
+	c.CanRun = canEdit && !c.Pushed
+	if c.Pushed {
+		c.Does = "a CI job or script reports pass or fail"
+	} else {
+		c.Does = checkKindText[c.Kind].Does
+	}
+	c.Required = c.Assertions
+	if len(c.Required) == 0 && !c.Pushed {
+		c.Required, c.AllOfKind = evidence.AssertionsOf(c.Kind), true
+	}
+	required := map[string]bool{}
+	for _, a := range c.Assertions {
+		required[a] = true
+	}
+	if len(runs) > maxRunsShown {
+		c.MoreRuns, runs = len(runs)-maxRunsShown, runs[:maxRunsShown]
+	}
+	for _, run := range runs {
+		row := checkRunRow{CheckRun: run, Duration: humanDuration(run.DurationMS)}
+		for _, a := range run.Assertions {
+			if !a.Passed {
+				row.Failed = append(row.Failed, failedAssertion{Assertion: a, Optional: len(required) > 0 && !required[a.Name]})
+			}
+		}
+		c.Runs = append(c.Runs, row)
+	}
+	if len(states) > maxStatesShown {
+		c.MoreStates, states = len(states)-maxStatesShown, states[:maxStatesShown]
+	}
+	c.States = states
+	return c, nil
 }
 
 // addedBy names who added an item, from the actor the service recorded;
@@ -419,6 +634,11 @@ func (s *Server) evidenceData(ctx context.Context, p *Principal, it *evidence.Ev
 		values, field = f.Values, f.Field
 	}
 	d.Edit = newEvidenceForm("edit", it.Kind, values, field, controls, members, rd)
+	if it.Kind == evidence.Check && it.Check != nil {
+		if d.Check, err = s.checkData(ctx, p, it, d.CanEdit); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -455,6 +675,23 @@ func (s *Server) updateEvidenceItem(w http.ResponseWriter, r *http.Request) {
 		in, values := evidenceFormInput(r, "edit")
 		if _, err := s.cfg.Evidence.Update(r.Context(), p.Org.ID, it.ID, in, evidenceReader(p.Role)); err != nil {
 			s.evidenceFailed(w, r, p, it, err, values)
+			return
+		}
+		seeOther(w, r, orgPath(r, "evidence", it.ID))
+	})
+}
+
+// runCheckItem runs a check now and shows its page with the run.
+func (s *Server) runCheckItem(w http.ResponseWriter, r *http.Request) {
+	s.withEvidence(w, r, func(p *Principal, it *evidence.Evidence) {
+		var err error
+		if it.Kind != evidence.Check {
+			err = apperr.New(apperr.Invalid, "only automated checks run; this item is a %s", strings.ReplaceAll(string(it.Kind), "_", " "))
+		} else {
+			_, err = s.cfg.Evidence.RunCheck(r.Context(), p.Org.ID, it.ID)
+		}
+		if err != nil {
+			s.evidenceFailed(w, r, p, it, err, map[string]string{"form": "run"})
 			return
 		}
 		seeOther(w, r, orgPath(r, "evidence", it.ID))
