@@ -140,6 +140,12 @@ func TestUploads(t *testing.T) {
 		if _, err := f.evidence.Upload(ctx, f.org, Input{Title: "x"}, "report.pdf", bytes.NewReader(html)); apperr.CodeOf(err) != apperr.Invalid {
 			t.Fatalf("HTML as PDF: %v", err)
 		}
+		// Text is judged to its end: a script after the first 8 KiB is
+		// refused and nothing stored.
+		late := strings.Repeat("date,result\n", 1000) + "<script>alert(1)</script>\n"
+		if _, err := f.evidence.Upload(ctx, f.org, Input{Title: "x"}, "results.csv", strings.NewReader(late)); apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("script after the head: %v", err)
+		}
 		// Over the limit: too large, nothing stored.
 		big := io.MultiReader(bytes.NewReader(pdf), bytes.NewReader(make([]byte, 1<<20)))
 		if _, err := f.evidence.Upload(ctx, f.org, Input{Title: "x"}, "big.pdf", big); apperr.CodeOf(err) != apperr.TooLarge {

@@ -77,7 +77,8 @@ func (s *Service) Upload(ctx context.Context, orgID string, in Input, filename s
 		return nil, err
 	}
 	filename = withExtension(filename, ft.Extension)
-	obj, err := s.blobs.Put(ctx, orgID, io.MultiReader(bytes.NewReader(head), r), s.maxBytes)
+	// Text is checked to its end as it is stored (Detect saw only the head).
+	obj, err := s.blobs.Put(ctx, orgID, filetype.Guard(ft, io.MultiReader(bytes.NewReader(head), r)), s.maxBytes)
 	if errors.Is(err, blob.ErrTooLarge) {
 		return nil, apperr.New(apperr.TooLarge, "the file is larger than %d MB, the upload limit", s.maxBytes>>20)
 	}
