@@ -21,6 +21,7 @@ import (
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/evidence"
+	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/job"
 	"github.com/evident-isms/evident/internal/keys"
@@ -44,6 +45,7 @@ type App struct {
 	Catalog  *catalog.Service
 	Controls *control.Service
 	Evidence *evidence.Service
+	Measures *measure.Service
 	Blobs    blob.Store
 	Metrics  *web.Metrics
 	Web      *web.Server
@@ -114,6 +116,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Evidence = evidence.NewService(d, clk, a.Audit, evidence.Config{Blobs: a.Blobs, Scanner: scanner,
 		MaxBytes: int64(cfg.MaxUploadMB) << 20})
 	a.Controls.SetEvidenceSource(a.Evidence)
+	a.Measures = measure.NewService(d, clk, a.Audit, a.Controls)
 	allow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings
 	a.Evidence.SetChecks(&check.Runner{Guard: &check.Guard{Allow: allow}, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
 		Now: clk.Now}, a.Queue)
@@ -123,7 +126,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
-		Evidence: a.Evidence,
+		Evidence: a.Evidence, Measures: a.Measures,
 	})
 	return a, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/evidence"
+	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -99,6 +100,12 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 		t.Fatal(err)
 	}
 	tn.params["evidence"] = ev.ID
+	ms, err := a.Measures.Create(ctx, o.ID, measure.Input{Category: "backups", Title: "Measure of " + slug, ControlIDs: []string{ctl.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.params["measure"] = ms.ID
+	tn.secrets = append(tn.secrets, ms.ID, "Measure of "+slug)
 	tn.secrets = append(tn.secrets, ev.ID, "Evidence of "+slug)
 	tn.targetID = target.ID
 	tn.params["user"], tn.params["user_id"] = target.ID, target.ID
@@ -124,6 +131,8 @@ func (tn *tenant) fill(pattern string) string {
 		idKind = "framework"
 	case strings.Contains(p, "/evidence/"), strings.Contains(p, "/checks/"):
 		idKind = "evidence"
+	case strings.Contains(p, "/measures/"):
+		idKind = "measure"
 	}
 	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
 	for k, v := range tn.params {
@@ -147,6 +156,8 @@ func apiBody(path string) string {
 		return `{"title": "walk"}`
 	case strings.Contains(path, "/evidence"):
 		return `{"kind": "note", "title": "walk"}`
+	case strings.Contains(path, "/measures"):
+		return `{"category": "backups", "title": "walk"}`
 	case strings.HasSuffix(path, "/checks"):
 		return `{"check_kind": "http_up", "target": "https://example.com/"}`
 	case strings.Contains(path, "/adoptions"):

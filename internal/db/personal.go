@@ -130,6 +130,8 @@ var PersonalData = []TableData{
 		Table:  "check_states",
 		Retain: &Retention{After: "at", Keep: 400 * 24 * time.Hour, Action: Delete, Why: "more than 13 months covers a yearly audit period"},
 	},
+	{Table: "measures"},
+	{Table: "measure_controls"},
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

@@ -136,6 +136,7 @@ func (s *Server) registerAPI() {
 	s.registerCatalogAPI(h)
 	s.registerControlAPI(h)
 	s.registerEvidenceAPI(h)
+	s.registerMeasureAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

@@ -49,6 +49,21 @@ var funcs = template.FuncMap{
 	"allowed": identity.Allowed,
 	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"eq2":     func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+	// dict passes several values to a partial: dict "Key" value "Key2" value2.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 // pages holds one template set per page: the layout plus the page's blocks.

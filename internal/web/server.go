@@ -17,6 +17,7 @@ import (
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/evidence"
+	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/org"
 )
@@ -42,6 +43,7 @@ type Config struct {
 	Catalog  *catalog.Service
 	Controls *control.Service
 	Evidence *evidence.Service
+	Measures *measure.Service
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
@@ -72,6 +74,7 @@ func NewServer(cfg Config) *Server {
 	s.registerConsole()
 	s.registerControlConsole()
 	s.registerEvidenceConsole()
+	s.registerMeasureConsole()
 	s.registerAPI()
 	return s
 }

@@ -1,0 +1,76 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/org"
+)
+
+// TestMeasuresAnnex adds measures through the API and checks that the
+// annex PDF's extracted text holds every public measure and no private one.
+func TestMeasuresAnnex(t *testing.T) {
+	a := openApp(t, nil)
+	h := a.Web.Handler()
+	ctx := context.Background()
+	o, _ := a.Orgs.Create(ctx, org.CreateInput{Slug: "acme", Name: "Acme"})
+	u, _, _ := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: "a@acme.example", Password: walkPassword}, identity.Admin)
+	_, tok, _ := a.Identity.CreateToken(ctx, identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: "t", Role: identity.Manager})
+	do := func(method, path, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+tok)
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	public := []string{"Chiffrement TLS 1.2 ou plus récent", "Backups encrypted with AES-256", "Access reviews every quarter"}
+	cats := []string{"encryption_in_transit", "backups", "authorisation"}
+	for i, title := range public {
+		if w := do("POST", "/api/v1/measures", `{"category":"`+cats[i]+`","title":"`+title+`","visibility":"public"}`); w.Code != 201 {
+			t.Fatalf("create %s: %d %s", title, w.Code, w.Body)
+		}
+	}
+	if w := do("POST", "/api/v1/measures", `{"category":"personnel","title":"Internal hiring checklist"}`); w.Code != 201 {
+		t.Fatalf("private measure: %d %s", w.Code, w.Body)
+	}
+	if w := do("POST", "/api/v1/measures", `{"category":"magic","title":"x"}`); w.Code != 400 {
+		t.Fatalf("unknown category: %d %s", w.Code, w.Body)
+	}
+	w := do("GET", "/api/v1/measures/annex?format=pdf", "")
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(w.Body.Bytes(), []byte("%PDF-")) {
+		t.Fatalf("annex PDF: %d %v", w.Code, w.Header())
+	}
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but pdftotext is missing")
+		}
+		t.Skip("pdftotext is not installed")
+	}
+	cmd := exec.Command("pdftotext", "-", "-")
+	cmd.Stdin = bytes.NewReader(w.Body.Bytes())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	text := strings.Join(strings.Fields(string(out)), " ")
+	for _, title := range public {
+		if !strings.Contains(text, title) {
+			t.Errorf("the annex's text lacks %q:\n%s", title, text)
+		}
+	}
+	if strings.Contains(text, "Internal hiring checklist") {
+		t.Fatal("the annex shows a private measure")
+	}
+	if md := do("GET", "/api/v1/measures/annex", ""); md.Code != 200 || !strings.Contains(md.Body.String(), "## Encryption in transit") {
+		t.Fatalf("annex Markdown: %d %s", md.Code, md.Body)
+	}
+}
