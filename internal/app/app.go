@@ -21,11 +21,11 @@ import (
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/evidence"
-	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/job"
 	"github.com/evident-isms/evident/internal/keys"
 	"github.com/evident-isms/evident/internal/mail"
+	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/web"
 )

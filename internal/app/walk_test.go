@@ -13,8 +13,8 @@ import (
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/evidence"
-	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 )
 

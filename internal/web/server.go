@@ -17,8 +17,8 @@ import (
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/evidence"
-	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 )
 
