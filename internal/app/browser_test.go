@@ -18,6 +18,7 @@ import (
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 )
 
@@ -105,6 +106,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	controlID := seedControls(t, a, o.ID, u.ID, clk.Now())
 	pdfID := seedEvidenceItems(t, a, o.ID, u.ID, controlID, clk.Now())
 	checkID := seedCheck(t, a, clk, o.ID, controlID)
+	measureID := seedMeasures(t, a, o.ID, controlID)
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/app/o/acme/"},
 		{"members", "/app/o/acme/members"},
@@ -128,6 +130,8 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"evidence-control", "/app/o/acme/evidence?control=" + controlID}, // the forms open
 		{"evidence-item", "/app/o/acme/evidence/" + pdfID},
 		{"evidence-check", "/app/o/acme/evidence/" + checkID},
+		{"measures", "/app/o/acme/measures"},
+		{"measure", "/app/o/acme/measures/" + measureID},
 	} {
 		t.Run(p.name, func(t *testing.T) { b.Look(t, p.name, srv.URL+p.path) })
 	}
@@ -292,4 +296,26 @@ func seedCheck(t *testing.T, a *app.App, clk *clock.Settable, orgID, controlID s
 		clk.Advance(5 * time.Minute)
 	}
 	return it.ID
+}
+
+// seedMeasures adds a few technical and organisational measures, one
+// linked to a control, and returns the linked one's id.
+func seedMeasures(t *testing.T, a *app.App, orgID, controlID string) string {
+	t.Helper()
+	ctx := context.Background()
+	m, err := a.Measures.Create(ctx, orgID, measure.Input{Category: "encryption_in_transit", Title: "TLS 1.2 or newer on every public endpoint",
+		Description: "Older protocol versions are refused; certificates renew automatically.", Visibility: control.Public,
+		ControlIDs: []string{controlID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []measure.Input{
+		{Category: "backups", Title: "Nightly encrypted backups kept 35 days", Visibility: control.Public},
+		{Category: measure.Custom, Custom: "Clean desk", Title: "Screens lock after five minutes", Visibility: control.Private},
+	} {
+		if _, err := a.Measures.Create(ctx, orgID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m.ID
 }
