@@ -27,30 +27,32 @@ import (
 	"github.com/evident-isms/evident/internal/mail"
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
+	"github.com/evident-isms/evident/internal/subprocessor"
 	"github.com/evident-isms/evident/internal/web"
 )
 
 // App is a wired instance.
 type App struct {
-	Config   Config
-	Log      *slog.Logger
-	Clock    clock.Clock
-	DB       *db.DB
-	Keys     *keys.Keys
-	Queue    *job.Queue
-	Mail     *mail.Mailer
-	Orgs     *org.Service
-	Identity *identity.Service
-	Audit    *audit.Log
-	Catalog  *catalog.Service
-	Controls *control.Service
-	Evidence *evidence.Service
-	Measures *measure.Service
-	Blobs    blob.Store
-	Metrics  *web.Metrics
-	Web      *web.Server
-	settings settings
-	migrated atomic.Bool
+	Config        Config
+	Log           *slog.Logger
+	Clock         clock.Clock
+	DB            *db.DB
+	Keys          *keys.Keys
+	Queue         *job.Queue
+	Mail          *mail.Mailer
+	Orgs          *org.Service
+	Identity      *identity.Service
+	Audit         *audit.Log
+	Catalog       *catalog.Service
+	Controls      *control.Service
+	Evidence      *evidence.Service
+	Measures      *measure.Service
+	Subprocessors *subprocessor.Service
+	Blobs         blob.Store
+	Metrics       *web.Metrics
+	Web           *web.Server
+	settings      settings
+	migrated      atomic.Bool
 }
 
 // Open checks the settings, prepares the data directory, loads the keys,
@@ -117,6 +119,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		MaxBytes: int64(cfg.MaxUploadMB) << 20})
 	a.Controls.SetEvidenceSource(a.Evidence)
 	a.Measures = measure.NewService(d, clk, a.Audit, a.Controls)
+	a.Subprocessors = subprocessor.NewService(d, clk, a.Audit)
 	allow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings
 	a.Evidence.SetChecks(&check.Runner{Guard: &check.Guard{Allow: allow}, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
 		Now: clk.Now}, a.Queue)
@@ -126,7 +129,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
-		Evidence: a.Evidence, Measures: a.Measures,
+		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors,
 	})
 	return a, nil
 }

@@ -74,3 +74,36 @@ func TestMeasuresAnnex(t *testing.T) {
 		t.Fatalf("annex Markdown: %d %s", md.Code, md.Body)
 	}
 }
+
+// TestSubprocessorsAPI adds a subprocessor and reads both registers.
+func TestSubprocessorsAPI(t *testing.T) {
+	a := openApp(t, nil)
+	h := a.Web.Handler()
+	ctx := context.Background()
+	o, _ := a.Orgs.Create(ctx, org.CreateInput{Slug: "acme", Name: "Acme"})
+	u, _, _ := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: "a@acme.example", Password: walkPassword}, identity.Admin)
+	_, tok, _ := a.Identity.CreateToken(ctx, identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: "t", Role: identity.Manager})
+	do := func(method, path, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+tok)
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := do("POST", "/api/v1/subprocessors", `{"name":"Mail Relay Inc","purpose":"Transactional e-mail","processing_countries":["US"],"transfer_mechanism":"scc","category":"e-mail"}`); w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	if w := do("POST", "/api/v1/subprocessors", `{"name":"x","purpose":"x","storage_countries":["Mars"]}`); w.Code != 400 {
+		t.Fatalf("bad country: %d %s", w.Code, w.Body)
+	}
+	w := do("GET", "/api/v1/subprocessors/register?register=dora", "")
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") || !strings.Contains(w.Body.String(), "Mail Relay Inc,,,e-mail,1,,US") {
+		t.Fatalf("DORA register: %d %s", w.Code, w.Body)
+	}
+	if w := do("GET", "/api/v1/subprocessors/register", ""); w.Code != 200 || !strings.Contains(w.Body.String(), "Transactional e-mail") {
+		t.Fatalf("Art. 30 register: %d %s", w.Code, w.Body)
+	}
+}

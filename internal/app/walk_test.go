@@ -16,6 +16,7 @@ import (
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
+	"github.com/evident-isms/evident/internal/subprocessor"
 )
 
 const walkPassword = "correct horse battery staple"
@@ -105,6 +106,12 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 		t.Fatal(err)
 	}
 	tn.params["measure"] = ms.ID
+	sp, err := a.Subprocessors.Create(ctx, o.ID, subprocessor.Input{Name: "Subprocessor of " + slug, Purpose: "hosting"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.params["subprocessor"] = sp.ID
+	tn.secrets = append(tn.secrets, sp.ID, "Subprocessor of "+slug)
 	tn.secrets = append(tn.secrets, ms.ID, "Measure of "+slug)
 	tn.secrets = append(tn.secrets, ev.ID, "Evidence of "+slug)
 	tn.targetID = target.ID
@@ -133,6 +140,8 @@ func (tn *tenant) fill(pattern string) string {
 		idKind = "evidence"
 	case strings.Contains(p, "/measures/"):
 		idKind = "measure"
+	case strings.Contains(p, "/subprocessors/"):
+		idKind = "subprocessor"
 	}
 	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
 	for k, v := range tn.params {
@@ -156,6 +165,8 @@ func apiBody(path string) string {
 		return `{"title": "walk"}`
 	case strings.Contains(path, "/evidence"):
 		return `{"kind": "note", "title": "walk"}`
+	case strings.Contains(path, "/subprocessors"):
+		return `{"name": "walk", "purpose": "walk"}`
 	case strings.Contains(path, "/measures"):
 		return `{"category": "backups", "title": "walk"}`
 	case strings.HasSuffix(path, "/checks"):

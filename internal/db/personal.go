@@ -132,6 +132,7 @@ var PersonalData = []TableData{
 	},
 	{Table: "measures"},
 	{Table: "measure_controls"},
+	{Table: "subprocessors"}, // companies, not people
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

@@ -137,6 +137,7 @@ func (s *Server) registerAPI() {
 	s.registerControlAPI(h)
 	s.registerEvidenceAPI(h)
 	s.registerMeasureAPI(h)
+	s.registerSubprocessorAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

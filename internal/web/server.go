@@ -20,6 +20,7 @@ import (
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
+	"github.com/evident-isms/evident/internal/subprocessor"
 )
 
 // Config is what the HTTP server needs from the operator's settings.
@@ -44,6 +45,8 @@ type Config struct {
 	Controls *control.Service
 	Evidence *evidence.Service
 	Measures *measure.Service
+
+	Subprocessors *subprocessor.Service
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
