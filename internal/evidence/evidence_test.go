@@ -34,7 +34,7 @@ type fixture struct {
 	other    string
 }
 
-func newFixture(t *testing.T, d *db.DB, maxBytes int64) *fixture {
+func newFixture(t testing.TB, d *db.DB, maxBytes int64) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	k, err := keys.Load(keys.Config{DataDir: t.TempDir(), Generate: true})
@@ -71,7 +71,7 @@ func newFixture(t *testing.T, d *db.DB, maxBytes int64) *fixture {
 }
 
 // blobCount counts the files of the blob store.
-func (f *fixture) blobCount(t *testing.T) int {
+func (f *fixture) blobCount(t testing.TB) int {
 	t.Helper()
 	n := 0
 	_ = filepath.Walk(f.blobDir, func(_ string, info os.FileInfo, err error) error {
