@@ -58,8 +58,8 @@ func BenchmarkPostureWithEvidence(b *testing.B) {
 					eid, f.org, string(kinds[(i+j)%4]), until); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO evidence_controls (org_id, evidence_id, control_id, created_at) VALUES ($1, $2, $3, 0)`,
-					f.org, eid, cid); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO evidence_controls (org_id, evidence_id, control_id, created_at, kind, valid_until, counts)
+					VALUES ($1, $2, $3, 0, $4, $5, TRUE)`, f.org, eid, cid, string(kinds[(i+j)%4]), until); err != nil {
 					return err
 				}
 			}
@@ -93,7 +93,8 @@ func BenchmarkControlEvidenceOnly(b *testing.B) {
 				_, _ = tx.ExecContext(ctx, `INSERT INTO evidence (id, org_id, kind, title, description, collected_on, valid_until,
 					visibility, url, attestor_name, attestor_firm, blob_sha256, blob_size, media_type, filename, scan_state, scan_detail,
 					created_by, created_at, updated_at) VALUES ($1, $2, 'link', 'e', '', '2026-01-01', '2026-12-01', 'private', '', '', '', '', 0, '', '', '', '', 'bench', 0, 0)`, eid, f.org)
-				_, _ = tx.ExecContext(ctx, `INSERT INTO evidence_controls (org_id, evidence_id, control_id, created_at) VALUES ($1, $2, $3, 0)`, f.org, eid, cid)
+				_, _ = tx.ExecContext(ctx, `INSERT INTO evidence_controls (org_id, evidence_id, control_id, created_at, kind, valid_until, counts)
+					VALUES ($1, $2, $3, 0, 'link', '2026-12-01', TRUE)`, f.org, eid, cid)
 			}
 		}
 		return nil

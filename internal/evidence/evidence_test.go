@@ -276,3 +276,35 @@ func TestPostureFromEvidence(t *testing.T) {
 		}
 	})
 }
+
+// The links carry their item's validity for the posture: an update or a
+// deletion of the item shows at once.
+func TestPostureFollowsUpdates(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, 1<<20)
+		c, _ := f.controls.Create(ctx, f.org, control.Input{Title: "Backups", Status: control.Implemented})
+		state := func() control.State {
+			list, _ := f.controls.List(ctx, f.org, control.ListFilter{})
+			return list[0].State
+		}
+		doc, err := f.evidence.Create(ctx, f.org, Input{Kind: Link, Title: "Restore log", URL: "https://wiki.example/restore",
+			CollectedOn: "2026-11-20", ControlIDs: []string{c.ID}})
+		if err != nil || state() != control.Evidenced {
+			t.Fatalf("a current link: %s %v", state(), err)
+		}
+		if _, err := f.evidence.Update(ctx, f.org, doc.ID, Input{Title: "Restore log", URL: "https://wiki.example/restore",
+			ValidUntil: "2026-11-21", ControlIDs: []string{c.ID}}, Reader{}); err != nil {
+			t.Fatal(err)
+		}
+		if s := state(); s != control.Stale {
+			t.Fatalf("after shortening its validity into the past: %s", s)
+		}
+		if err := f.evidence.Delete(ctx, f.org, doc.ID, Reader{}); err != nil {
+			t.Fatal(err)
+		}
+		if s := state(); s != control.Unevidenced {
+			t.Fatalf("after deleting the only evidence: %s", s)
+		}
+	})
+}

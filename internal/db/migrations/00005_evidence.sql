@@ -31,16 +31,22 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_org ON evidence (org_id, valid_until);
 CREATE INDEX evidence_blob ON evidence (org_id, blob_sha256);
 
+-- kind, valid_until and counts repeat the item's, so that the posture
+-- reads one covering index instead of probing every item.
 CREATE TABLE evidence_controls (
     org_id      TEXT NOT NULL REFERENCES orgs (id),
     evidence_id TEXT NOT NULL,
     control_id  TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
+    kind        TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    counts      BOOLEAN NOT NULL, -- false while the item is deleted or quarantined
     PRIMARY KEY (org_id, evidence_id, control_id),
     FOREIGN KEY (org_id, evidence_id) REFERENCES evidence (org_id, id),
     FOREIGN KEY (org_id, control_id) REFERENCES controls (org_id, id)
 );
 CREATE INDEX evidence_controls_control ON evidence_controls (org_id, control_id);
+CREATE INDEX evidence_controls_posture ON evidence_controls (org_id, counts, kind, control_id, valid_until);
 
 -- +goose Down
 DROP TABLE evidence_controls;
