@@ -20,6 +20,7 @@ import (
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
+	"github.com/evident-isms/evident/internal/subprocessor"
 )
 
 // Every page a visitor can reach without an account, looked at in Chromium:
@@ -107,6 +108,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	pdfID := seedEvidenceItems(t, a, o.ID, u.ID, controlID, clk.Now())
 	checkID := seedCheck(t, a, clk, o.ID, controlID)
 	measureID := seedMeasures(t, a, o.ID, controlID)
+	subprocessorID := seedSubprocessors(t, a, o.ID)
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/app/o/acme/"},
 		{"members", "/app/o/acme/members"},
@@ -132,6 +134,8 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"evidence-check", "/app/o/acme/evidence/" + checkID},
 		{"measures", "/app/o/acme/measures"},
 		{"measure", "/app/o/acme/measures/" + measureID},
+		{"subprocessors", "/app/o/acme/subprocessors"},
+		{"subprocessor", "/app/o/acme/subprocessors/" + subprocessorID},
 	} {
 		t.Run(p.name, func(t *testing.T) { b.Look(t, p.name, srv.URL+p.path) })
 	}
@@ -318,4 +322,27 @@ func seedMeasures(t *testing.T, a *app.App, orgID, controlID string) string {
 		}
 	}
 	return m.ID
+}
+
+// seedSubprocessors adds a subprocessor and a subcontractor of it, and
+// returns the first one's id.
+func seedSubprocessors(t *testing.T, a *app.App, orgID string) string {
+	t.Helper()
+	ctx := context.Background()
+	host, err := a.Subprocessors.Create(ctx, orgID, subprocessor.Input{Name: "Northwind Hosting", LEI: "529900T8BM49AURSDO55",
+		Purpose: "Hosts the application and its database", Function: "Service delivery", Category: "hosting",
+		DataCategories: []string{"account data", "contact details"}, ProcessingCountries: []string{"FR", "DE"},
+		StorageCountries: []string{"FR"}, TransferMechanism: "not_applicable", DPAStatus: "signed",
+		DPAURL: "https://northwind.example/dpa", Website: "https://northwind.example/", Status: "active", Visibility: "public",
+		Since: "2024-03-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Subprocessors.Create(ctx, orgID, subprocessor.Input{ParentID: host.ID, Name: "Relay Mail Inc.",
+		Purpose: "Sends the e-mails of the application", Category: "e-mail", DataCategories: []string{"e-mail addresses"},
+		ProcessingCountries: []string{"US"}, StorageCountries: []string{"US"}, TransferMechanism: "scc", DPAStatus: "pending",
+		Status: "active", Visibility: "private", Since: "2024-06-10"}); err != nil {
+		t.Fatal(err)
+	}
+	return host.ID
 }

@@ -78,6 +78,7 @@ func NewServer(cfg Config) *Server {
 	s.registerControlConsole()
 	s.registerEvidenceConsole()
 	s.registerMeasureConsole()
+	s.registerSubprocessorConsole()
 	s.registerAPI()
 	return s
 }
