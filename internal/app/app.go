@@ -48,6 +48,7 @@ type App struct {
 	Evidence      *evidence.Service
 	Measures      *measure.Service
 	Subprocessors *subprocessor.Service
+	Profile       *org.ProfileService
 	Blobs         blob.Store
 	Metrics       *web.Metrics
 	Web           *web.Server
@@ -120,6 +121,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Controls.SetEvidenceSource(a.Evidence)
 	a.Measures = measure.NewService(d, clk, a.Audit, a.Controls)
 	a.Subprocessors = subprocessor.NewService(d, clk, a.Audit)
+	a.Profile = org.NewProfileService(d, clk, a.Audit)
 	allow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings
 	a.Evidence.SetChecks(&check.Runner{Guard: &check.Guard{Allow: allow}, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
 		Now: clk.Now}, a.Queue)
@@ -130,6 +132,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
 		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors,
+		Profile: a.Profile,
 	})
 	return a, nil
 }

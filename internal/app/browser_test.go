@@ -109,6 +109,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	checkID := seedCheck(t, a, clk, o.ID, controlID)
 	measureID := seedMeasures(t, a, o.ID, controlID)
 	subprocessorID := seedSubprocessors(t, a, o.ID)
+	seedProfile(t, a, o.ID, pdfID)
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/app/o/acme/"},
 		{"members", "/app/o/acme/members"},
@@ -136,6 +137,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"measure", "/app/o/acme/measures/" + measureID},
 		{"subprocessors", "/app/o/acme/subprocessors"},
 		{"subprocessor", "/app/o/acme/subprocessors/" + subprocessorID},
+		{"profile", "/app/o/acme/profile"},
 	} {
 		t.Run(p.name, func(t *testing.T) { b.Look(t, p.name, srv.URL+p.path) })
 	}
@@ -345,4 +347,44 @@ func seedSubprocessors(t *testing.T, a *app.App, orgID string) string {
 		t.Fatal(err)
 	}
 	return host.ID
+}
+
+// seedProfile fills the organisation profile: hosting and security contact,
+// one certification of each kind (the ISO one with its report as evidence),
+// a roadmap item and two GDPR commitments.
+func seedProfile(t *testing.T, a *app.App, orgID, reportID string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := a.Profile.Set(ctx, orgID, org.Profile{HostingProvider: "Northwind Hosting", HostingRegions: []string{"Paris", "Frankfurt"},
+		Architecture:  "A stateless application in two zones, one managed database with point-in-time recovery.",
+		SecurityEmail: "security@acme.example", SecurityURL: "https://acme.example/security",
+		OpenPGPKeyURL: "https://acme.example/pgp.asc", DisclosurePolicyURL: "https://acme.example/disclosure",
+		PreferredLanguages: []string{"en", "fr"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []org.CertificationInput{
+		{Kind: org.ISO27001, Name: "ISO/IEC 27001:2022", IssuedOn: "2025-03-01", ExpiresOn: "2028-02-28", Public: true,
+			CertificateNumber: "IS 765432", CertificationBody: "BSI", AccreditationBody: "UKAS", Scope: "The Acme platform and its operations",
+			SoAVersion: "3.1", RegisterURL: "https://register.example/IS765432", ReportEvidenceID: reportID},
+		{Kind: org.SOC2, Name: "SOC 2 Type 2 report", Public: true, SOC2Type: "2", PeriodStart: "2025-01-01", PeriodEnd: "2025-12-31",
+			AuditFirm: "Audit & Co", Opinion: "unqualified", Exceptions: 1, CUECs: "Customers review their users' access.",
+			CarveOuts: "Northwind Hosting", BridgeLetterUntil: "2026-03-31"},
+		{Kind: org.PenTest, Name: "Annual penetration test", Firm: "Red Team Ltd", TestedOn: "2026-05-10",
+			Scope: "Web application and API", OpenMedium: 2, OpenLow: 4},
+		{Kind: org.Other, Name: "Cyber Essentials Plus", IssuedOn: "2026-01-15", ExpiresOn: "2027-01-14"},
+	} {
+		if _, err := a.Profile.CreateCertification(ctx, orgID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Profile.CreateRoadmapItem(ctx, orgID, org.RoadmapInput{Title: "Single sign-on for every customer",
+		Description: "SAML and OpenID Connect on every plan.", Target: "2027 Q2", Status: "in_progress", Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	for article, text := range map[string]string{"28": "We process customer data only on documented instructions.",
+		"33-34": "Customers hear of a personal data breach within 24 hours."} {
+		if err := a.Profile.SetGDPR(ctx, orgID, article, text); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

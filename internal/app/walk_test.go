@@ -111,6 +111,24 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 		t.Fatal(err)
 	}
 	tn.params["subprocessor"] = sp.ID
+	cert, err := a.Profile.CreateCertification(ctx, o.ID, org.CertificationInput{Kind: org.ISO27001, Name: "Certification of " + slug,
+		CertificateNumber: "IS " + slug, CertificationBody: "Body of " + slug, ReportEvidenceID: ev.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	road, err := a.Profile.CreateRoadmapItem(ctx, o.ID, org.RoadmapInput{Title: "Roadmap item of " + slug})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Profile.Set(ctx, o.ID, org.Profile{HostingProvider: "Host of " + slug}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Profile.SetGDPR(ctx, o.ID, "32", "Commitment of "+slug); err != nil {
+		t.Fatal(err)
+	}
+	tn.params["certification"], tn.params["roadmap"], tn.params["article"] = cert.ID, road.ID, "32"
+	tn.secrets = append(tn.secrets, cert.ID, "Certification of "+slug, road.ID, "Roadmap item of "+slug, "Host of "+slug,
+		"Commitment of "+slug)
 	tn.secrets = append(tn.secrets, sp.ID, "Subprocessor of "+slug)
 	tn.secrets = append(tn.secrets, ms.ID, "Measure of "+slug)
 	tn.secrets = append(tn.secrets, ev.ID, "Evidence of "+slug)
@@ -123,7 +141,8 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 }
 
 // fill puts a tenant's identifiers into a route pattern. {id} names what
-// the route is about: a session, an invitation, a control or a token.
+// the route is about: a session, an invitation, a control, a certification,
+// a roadmap item or a token.
 func (tn *tenant) fill(pattern string) string {
 	p := strings.ReplaceAll(pattern, "{$}", "")
 	idKind := "token"
@@ -142,6 +161,10 @@ func (tn *tenant) fill(pattern string) string {
 		idKind = "measure"
 	case strings.Contains(p, "/subprocessors/"):
 		idKind = "subprocessor"
+	case strings.Contains(p, "/certifications/"):
+		idKind = "certification"
+	case strings.Contains(p, "/roadmap/"):
+		idKind = "roadmap"
 	}
 	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
 	for k, v := range tn.params {
@@ -169,6 +192,14 @@ func apiBody(path string) string {
 		return `{"name": "walk", "purpose": "walk"}`
 	case strings.Contains(path, "/measures"):
 		return `{"category": "backups", "title": "walk"}`
+	case strings.Contains(path, "/certifications"):
+		return `{"kind": "pentest", "name": "walk", "firm": "walk", "tested_on": "2026-11-01"}`
+	case strings.Contains(path, "/roadmap"):
+		return `{"title": "walk"}`
+	case strings.Contains(path, "/gdpr/"):
+		return `{"text": "walk"}`
+	case strings.HasSuffix(path, "/profile"):
+		return `{"hosting_provider": "walk", "preferred_languages": ["en"]}`
 	case strings.HasSuffix(path, "/checks"):
 		return `{"check_kind": "http_up", "target": "https://example.com/"}`
 	case strings.Contains(path, "/adoptions"):

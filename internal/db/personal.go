@@ -133,6 +133,15 @@ var PersonalData = []TableData{
 	{Table: "measures"},
 	{Table: "measure_controls"},
 	{Table: "subprocessors"}, // companies, not people
+	{
+		Table:     "org_profiles",
+		Personal:  []string{"security_email"}, // a role address, listed in case it names a person
+		Purpose:   "publish how to report a vulnerability to the organisation",
+		KeptWhile: "the organisation exists",
+	},
+	{Table: "certifications"}, // firms and bodies, not people
+	{Table: "roadmap_items"},
+	{Table: "gdpr_commitments"},
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

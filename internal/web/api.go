@@ -138,6 +138,7 @@ func (s *Server) registerAPI() {
 	s.registerEvidenceAPI(h)
 	s.registerMeasureAPI(h)
 	s.registerSubprocessorAPI(h)
+	s.registerProfileAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

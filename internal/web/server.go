@@ -47,6 +47,7 @@ type Config struct {
 	Measures *measure.Service
 
 	Subprocessors *subprocessor.Service
+	Profile       *org.ProfileService
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
@@ -79,6 +80,7 @@ func NewServer(cfg Config) *Server {
 	s.registerEvidenceConsole()
 	s.registerMeasureConsole()
 	s.registerSubprocessorConsole()
+	s.registerProfileConsole()
 	s.registerAPI()
 	return s
 }
