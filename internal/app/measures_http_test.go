@@ -2,36 +2,18 @@ package app_test
 
 import (
 	"bytes"
-	"context"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/evident-isms/evident/internal/identity"
-	"github.com/evident-isms/evident/internal/org"
 )
 
 // TestMeasuresAnnex adds measures through the API and checks that the
 // annex PDF's extracted text holds every public measure and no private one.
 func TestMeasuresAnnex(t *testing.T) {
-	a := openApp(t, nil)
-	h := a.Web.Handler()
-	ctx := context.Background()
-	o, _ := a.Orgs.Create(ctx, org.CreateInput{Slug: "acme", Name: "Acme"})
-	u, _, _ := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: "a@acme.example", Password: walkPassword}, identity.Admin)
-	_, tok, _ := a.Identity.CreateToken(ctx, identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: "t", Role: identity.Manager})
-	do := func(method, path, body string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+tok)
-		if body != "" {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	do := newAPIClient(t, openApp(t, nil), identity.Manager).do
 	public := []string{"Chiffrement TLS 1.2 ou plus récent", "Backups encrypted with AES-256", "Access reviews every quarter"}
 	cats := []string{"encryption_in_transit", "backups", "authorisation"}
 	for i, title := range public {
@@ -77,22 +59,7 @@ func TestMeasuresAnnex(t *testing.T) {
 
 // TestSubprocessorsAPI adds a subprocessor and reads both registers.
 func TestSubprocessorsAPI(t *testing.T) {
-	a := openApp(t, nil)
-	h := a.Web.Handler()
-	ctx := context.Background()
-	o, _ := a.Orgs.Create(ctx, org.CreateInput{Slug: "acme", Name: "Acme"})
-	u, _, _ := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: "a@acme.example", Password: walkPassword}, identity.Admin)
-	_, tok, _ := a.Identity.CreateToken(ctx, identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: "t", Role: identity.Manager})
-	do := func(method, path, body string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+tok)
-		if body != "" {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	do := newAPIClient(t, openApp(t, nil), identity.Manager).do
 	if w := do("POST", "/api/v1/subprocessors", `{"name":"Mail Relay Inc","purpose":"Transactional e-mail","processing_countries":["US"],"transfer_mechanism":"scc","category":"e-mail"}`); w.Code != 201 {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}

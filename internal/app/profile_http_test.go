@@ -1,9 +1,7 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -15,22 +13,7 @@ import (
 // a GDPR commitment through the API and reads them back; a bad body is a
 // 400 naming the field.
 func TestProfileAPI(t *testing.T) {
-	a := openApp(t, nil)
-	h := a.Web.Handler()
-	ctx := context.Background()
-	o, _ := a.Orgs.Create(ctx, org.CreateInput{Slug: "acme", Name: "Acme"})
-	u, _, _ := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: "a@acme.example", Password: walkPassword}, identity.Admin)
-	_, tok, _ := a.Identity.CreateToken(ctx, identity.NewToken{OrgID: o.ID, UserID: u.ID, Name: "t", Role: identity.Manager})
-	do := func(method, path, body string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+tok)
-		if body != "" {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	do := newAPIClient(t, openApp(t, nil), identity.Manager).do
 	if w := do("GET", "/api/v1/profile", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"hosting_regions":[]`) {
 		t.Fatalf("empty profile: %d %s", w.Code, w.Body)
 	}

@@ -3,12 +3,12 @@ package blob
 import (
 	"context"
 	"errors"
+	"github.com/evident-isms/evident/internal/clock"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/evident-isms/evident/internal/apperr"
 )
@@ -39,7 +39,9 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if err := os.MkdirAll(filepath.Join(abs, tmpName), 0o700); err != nil {
 		return nil, apperr.Wrap(err, "create blob directory")
 	}
-	if err := sweepTemp(filepath.Join(abs, tmpName), time.Now().Add(-staleTemp)); err != nil {
+	// Temp files carry the system's modification times, so the system clock
+	// (not an injected one) says which are stale.
+	if err := sweepTemp(filepath.Join(abs, tmpName), clock.System{}.Now().Add(-staleTemp)); err != nil {
 		return nil, err
 	}
 	return &FileStore{dir: abs}, nil

@@ -3,10 +3,10 @@ package blob
 import (
 	"context"
 	"errors"
+	"github.com/evident-isms/evident/internal/clock"
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -74,7 +74,7 @@ func NewS3Store(ctx context.Context, cfg S3Config, spoolDir string) (*S3Store, e
 	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
 		return nil, apperr.Wrap(err, "create S3 spool directory")
 	}
-	if err := sweepTemp(spoolDir, time.Now().Add(-staleTemp)); err != nil {
+	if err := sweepTemp(spoolDir, clock.System{}.Now().Add(-staleTemp)); err != nil {
 		return nil, err
 	}
 	prefix := strings.Trim(cfg.Prefix, "/")

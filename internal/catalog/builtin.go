@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -91,11 +90,6 @@ func BuiltinIDs() []string {
 	return ids
 }
 
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	return dec.Decode(v)
-}
-
 // tree builds a definition's requirement list in document order.
 type tree struct{ reqs []Requirement }
 
@@ -124,7 +118,7 @@ func loadCSF11(files [][]byte) (*Definition, error) {
 			}
 		}
 	}
-	if err := decodeStrict(files[0], &src); err != nil {
+	if err := json.Unmarshal(files[0], &src); err != nil {
 		return nil, err
 	}
 	var t tree
@@ -160,7 +154,7 @@ func loadCSF20(files [][]byte) (*Definition, error) {
 			}
 		}
 	}
-	if err := decodeStrict(files[0], &src); err != nil {
+	if err := json.Unmarshal(files[0], &src); err != nil {
 		return nil, err
 	}
 	var t tree
@@ -192,7 +186,7 @@ func loadISO27001(files [][]byte) (*Definition, error) {
 			Title string
 		} `json:"annex_a"`
 	}
-	if err := decodeStrict(files[0], &src); err != nil {
+	if err := json.Unmarshal(files[0], &src); err != nil {
 		return nil, err
 	}
 	var t tree
@@ -231,7 +225,7 @@ func loadSOC2(files [][]byte) (*Definition, error) {
 			ShortTitle           string `json:"short_title"`
 		}
 	}
-	if err := decodeStrict(files[0], &src); err != nil {
+	if err := json.Unmarshal(files[0], &src); err != nil {
 		return nil, err
 	}
 	var t tree

@@ -1,12 +1,9 @@
 package catalog
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 )
-
-func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // builtinMappings reads NIST's CSF 1.1 to 2.0 transition: every CSF 1.1
 // category and subcategory and where it went in CSF 2.0.

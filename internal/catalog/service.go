@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -188,7 +189,7 @@ func dataVersionOf(d *Definition) int {
 
 func definitionDigest(d *Definition) string {
 	b, _ := json.Marshal(d.Requirements)
-	return fmt.Sprintf("%x", sha256Sum(append([]byte(d.ID+"\n"+d.Name+"\n"+d.Version+"\n"), b...)))
+	return fmt.Sprintf("%x", sha256.Sum256(append([]byte(d.ID+"\n"+d.Name+"\n"+d.Version+"\n"), b...)))
 }
 
 // store writes a framework and its requirements; replace updates a stored

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -137,7 +138,7 @@ func (s *Service) Adopt(ctx context.Context, orgID, frameworkID string, opt Adop
 		return nil, err
 	}
 	opt.Baseline = strings.TrimSpace(opt.Baseline)
-	if opt.Baseline != "" && !contains(f.Baselines, opt.Baseline) {
+	if opt.Baseline != "" && !slices.Contains(f.Baselines, opt.Baseline) {
 		if len(f.Baselines) == 0 {
 			return nil, apperr.Field("baseline", "framework %s has no baselines", f.ID)
 		}
@@ -346,13 +347,4 @@ func (s *Service) Unadopt(ctx context.Context, orgID, frameworkID string) error 
 		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "framework.unadopt", TargetType: "framework", TargetID: frameworkID,
 			Fields: map[string]any{"links_removed": int(links), "exclusions_removed": int(excl)}})
 	}), "remove framework")
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -27,7 +28,7 @@ type MappingInput struct {
 // AddMapping records one of the organisation's own mappings.
 func (s *Service) AddMapping(ctx context.Context, orgID string, in MappingInput) error {
 	in.Note = strings.TrimSpace(in.Note)
-	if !contains(Relations, in.Relation) {
+	if !slices.Contains(Relations, in.Relation) {
 		return apperr.Field("relation", "relation %q is not one of %s", in.Relation, strings.Join(Relations, ", "))
 	}
 	if utf8.RuneCountInString(in.Note) > MaxJustification || !catalog.PlainText(in.Note) {

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -32,10 +33,10 @@ type Translation struct {
 // SetTranslation sets, or with an empty text removes, the translation of a
 // control's field.
 func (s *Service) SetTranslation(ctx context.Context, orgID, controlID, field, lang, text string) error {
-	if !contains(translatable["control"], field) {
+	if !slices.Contains(translatable["control"], field) {
 		return apperr.Field("field", "field %q cannot be translated; title and description can", field)
 	}
-	if !contains(Languages, lang) {
+	if !slices.Contains(Languages, lang) {
 		return apperr.Field("lang", "language %q is not one of %s", lang, strings.Join(Languages, ", "))
 	}
 	text = strings.TrimSpace(text)

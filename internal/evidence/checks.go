@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -105,7 +106,7 @@ func (in *CheckInput) validate() error {
 	in.Target = strings.TrimSpace(in.Target)
 	switch {
 	case in.Kind == PushKind: // named by its pushes, never run here
-	case !contains(check.Kinds, in.Kind):
+	case !slices.Contains(check.Kinds, in.Kind):
 		return apperr.Field("check_kind", "check kind %q is not one of %s", in.Kind, strings.Join(check.Kinds, ", "))
 	default:
 		if err := check.ValidateTarget(in.Kind, in.Target); err != nil {
@@ -129,7 +130,7 @@ func (in *CheckInput) validate() error {
 	}
 	known := AssertionsOf(in.Kind)
 	for _, a := range in.Assertions {
-		if !contains(known, a) {
+		if !slices.Contains(known, a) {
 			return apperr.Field("assertions", "%s checks have no assertion %q; they have %s", in.Kind, a, strings.Join(known, ", "))
 		}
 	}
@@ -160,15 +161,6 @@ func AssertionsOf(kind string) []string {
 		return []string{"status_ok"}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // CreateCheck adds a check and enqueues its first run.
@@ -303,7 +295,7 @@ func (s *Service) RunCheck(ctx context.Context, orgID, id string) (*CheckRun, er
 		Assertions: res.Assertions, Measured: res.Measured}
 	run.Passed = res.Error == "" && len(res.Assertions) > 0
 	for _, a := range res.Assertions {
-		if !a.Passed && (len(c.Assertions) == 0 || contains(c.Assertions, a.Name)) {
+		if !a.Passed && (len(c.Assertions) == 0 || slices.Contains(c.Assertions, a.Name)) {
 			run.Passed = false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -443,7 +444,7 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, rd Reader) (
 		switch {
 		case f.Kind != "" && it.Kind != f.Kind,
 			f.Visibility != "" && it.Visibility != f.Visibility,
-			f.ControlID != "" && !containsString(it.ControlIDs, f.ControlID),
+			f.ControlID != "" && !slices.Contains(it.ControlIDs, f.ControlID),
 			f.Expired && it.Current,
 			f.ExpiringDays > 0 && (!it.Current || !validUntilInstant(it.ValidUntil, loc).Before(now.AddDate(0, 0, f.ExpiringDays))),
 			q != "" && !strings.Contains(strings.ToLower(it.Title+" "+it.Description), q):
@@ -458,15 +459,6 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, rd Reader) (
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ControlEvidence gives the posture engine the evidence of every control of

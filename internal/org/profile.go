@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -163,15 +164,6 @@ func NewProfileService(d *db.DB, c clock.Clock, a *audit.Log) *ProfileService {
 
 // ---- validation ----------------------------------------------------------------
 
-func oneOf(v string, list []string) bool {
-	for _, x := range list {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 func checkText(field, v string, max int, required bool) error {
 	if required && v == "" || utf8.RuneCountInString(v) > max || !catalog.PlainText(v) {
 		if required {
@@ -285,7 +277,7 @@ func (in *CertificationInput) validate() error {
 		&in.PeriodEnd, &in.AuditFirm, &in.Opinion, &in.CUECs, &in.CarveOuts, &in.BridgeLetterUntil, &in.Firm, &in.TestedOn} {
 		*s = strings.TrimSpace(*s)
 	}
-	if !oneOf(in.Kind, CertificationKinds) {
+	if !slices.Contains(CertificationKinds, in.Kind) {
 		return apperr.Field("kind", "kind %q is none of iso27001, soc2, pentest, other", in.Kind)
 	}
 	// The fields of the other kinds are emptied, so a row holds only its own.
@@ -336,7 +328,7 @@ func (in *CertificationInput) validate() error {
 		if in.PeriodEnd < in.PeriodStart {
 			return apperr.Field("period_end", "the period ends after it starts")
 		}
-		if in.Opinion != "" && !oneOf(in.Opinion, SOC2Opinions) {
+		if in.Opinion != "" && !slices.Contains(SOC2Opinions, in.Opinion) {
 			return apperr.Field("opinion", "opinion %q is none of unqualified, qualified, adverse, disclaimer", in.Opinion)
 		}
 	}
@@ -357,7 +349,7 @@ func (in *RoadmapInput) validate() error {
 	if in.Status == "" {
 		in.Status = "planned"
 	}
-	if !oneOf(in.Status, RoadmapStatuses) {
+	if !slices.Contains(RoadmapStatuses, in.Status) {
 		return apperr.Field("status", "status %q is none of planned, in_progress, done", in.Status)
 	}
 	return firstError(

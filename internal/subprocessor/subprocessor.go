@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -55,15 +56,6 @@ var (
 	dpaStatuses    = []string{"signed", "pending", "none"}
 	statuses       = []string{"planned", "active", "removed"}
 )
-
-func oneOf(v string, list []string) bool {
-	for _, x := range list {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
 
 func text(field, v string, max int, required bool) error {
 	if required && v == "" || utf8.RuneCountInString(v) > max || !catalog.PlainText(v) {
@@ -141,11 +133,11 @@ func (in *Input) validate() error {
 	switch {
 	case in.LEI != "" && !leiPattern.MatchString(in.LEI):
 		return apperr.Field("lei", "a legal entity identifier has 20 characters: 18 letters or digits and 2 check digits")
-	case !oneOf(in.TransferMechanism, mechanisms):
+	case !slices.Contains(mechanisms, in.TransferMechanism):
 		return apperr.Field("transfer_mechanism", "transfer mechanism %q is not one of %s", in.TransferMechanism, strings.Join(mechanisms, ", "))
-	case !oneOf(in.DPAStatus, dpaStatuses):
+	case !slices.Contains(dpaStatuses, in.DPAStatus):
 		return apperr.Field("dpa_status", "DPA status %q is not one of %s", in.DPAStatus, strings.Join(dpaStatuses, ", "))
-	case !oneOf(in.Status, statuses):
+	case !slices.Contains(statuses, in.Status):
 		return apperr.Field("status", "status %q is not one of %s", in.Status, strings.Join(statuses, ", "))
 	case in.Visibility != "public" && in.Visibility != "private":
 		return apperr.Field("visibility", "visibility %q is neither public nor private", in.Visibility)

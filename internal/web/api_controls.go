@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -61,7 +62,7 @@ func (s *Server) registerCatalogAPI(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			if in.Baseline != "" && !containsString(f.Baselines, in.Baseline) {
+			if in.Baseline != "" && !slices.Contains(f.Baselines, in.Baseline) {
 				return nil, apperr.Field("baseline", "framework %s has no baseline %q", f.ID, in.Baseline)
 			}
 			tree, err := s.cfg.Catalog.Requirements(ctx, f.ID)
@@ -103,7 +104,7 @@ func filterTree(tree []catalog.Requirement, baseline string, withdrawn bool) []c
 		if r.Withdrawn && !withdrawn || !r.Assessable {
 			continue
 		}
-		if baseline != "" && !containsString(r.Baselines, baseline) {
+		if baseline != "" && !slices.Contains(r.Baselines, baseline) {
 			continue
 		}
 		for ref := r.Ref; ref != "" && !keep[ref]; ref = parent[ref] {
@@ -117,15 +118,6 @@ func filterTree(tree []catalog.Requirement, baseline string, withdrawn bool) []c
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ---- adoption, controls, links ---------------------------------------------

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -328,7 +329,7 @@ func (s *Server) evidenceListData(r *http.Request, q url.Values, f form) (*evide
 	if ferr != nil {
 		filter, d.filterErr = evidence.Filter{}, ferr
 	}
-	if filter.ExpiringDays > 0 && !containsInt(d.ExpiringChoices, filter.ExpiringDays) {
+	if filter.ExpiringDays > 0 && !slices.Contains(d.ExpiringChoices, filter.ExpiringDays) {
 		d.ExpiringChoices = append(append([]int{}, expiringChoices...), filter.ExpiringDays)
 	}
 	soon, err := s.endingSoon(ctx, p.Org.ID, rd)
@@ -375,15 +376,6 @@ func (s *Server) evidenceListData(r *http.Request, q url.Values, f form) (*evide
 	d.Upload = newEvidenceForm("upload", evidence.File, upValues, upField, controls, members, rd)
 	d.Check = newCheckForm(checkValues, checkField, controls, rd)
 	return d, nil
-}
-
-func containsInt(list []int, n int) bool {
-	for _, v := range list {
-		if v == n {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) evidenceListPage(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -175,7 +176,7 @@ func parseFrameworkFilter(fw *catalog.Framework, q url.Values) (frameworkFilter,
 	if utf8.RuneCountInString(f.Q) > 200 || !utf8.ValidString(f.Q) {
 		return frameworkFilter{}, apperr.Field("q", "the search text is at most 200 characters")
 	}
-	if f.Baseline != "" && !containsString(fw.Baselines, f.Baseline) {
+	if f.Baseline != "" && !slices.Contains(fw.Baselines, f.Baseline) {
 		err := apperr.Field("baseline", "framework %s has no baselines", fw.ID)
 		if len(fw.Baselines) > 0 {
 			err = apperr.Field("baseline", "baseline %q is not one of %s", f.Baseline, strings.Join(fw.Baselines, ", "))
@@ -276,7 +277,7 @@ func (s *Server) frameworkData(ctx context.Context, p *Principal, fw *catalog.Fr
 	for i, r := range tree {
 		switch {
 		case !r.Assessable, r.Withdrawn && !flt.Withdrawn, !matchesQ[i],
-			flt.Baseline != "" && !containsString(r.Baselines, flt.Baseline):
+			flt.Baseline != "" && !slices.Contains(r.Baselines, flt.Baseline):
 			continue
 		}
 		match[i] = true
