@@ -355,6 +355,18 @@ func TestNewID(t *testing.T) {
 	if got := fmt.Sprintf("%x", now.UnixMilli()); !strings.HasPrefix(strings.ReplaceAll(a, "-", ""), fmt.Sprintf("%012s", got)) {
 		t.Fatalf("%s does not start with the millisecond timestamp %s", a, got)
 	}
+	// Ids made in the same millisecond sort in the order they were made.
+	prev := db.NewID(now)
+	for i := 0; i < 1000; i++ {
+		next := db.NewID(now)
+		if next <= prev {
+			t.Fatalf("id %d of the same millisecond, %s, sorts before %s", i, next, prev)
+		}
+		if next[14] != '7' {
+			t.Fatalf("%s lost its version", next)
+		}
+		prev = next
+	}
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -167,3 +167,29 @@ func TestReencrypt(t *testing.T) {
 		}
 	})
 }
+
+func TestLinkTokens(t *testing.T) {
+	k, _ := keys.Load(keys.Config{DataDir: t.TempDir(), Generate: true})
+	tok := k.Token("unsubscribe", "sub_1")
+	if msg, ok := k.ReadToken("unsubscribe", tok); !ok || msg != "sub_1" {
+		t.Fatalf("read back: %q %v", msg, ok)
+	}
+	msg, tagPart, _ := strings.Cut(tok, ".")
+	other, _ := keys.Load(keys.Config{DataDir: t.TempDir(), Generate: true})
+	for name, bad := range map[string]string{
+		"another purpose": "", "another message": base64.RawURLEncoding.EncodeToString([]byte("sub_2")) + "." + tagPart, "truncated tag": msg + "." + tagPart[:10],
+		"no separator": msg, "foreign key": other.Token("unsubscribe", "sub_1"), "empty": ".",
+	} {
+		purpose := "unsubscribe"
+		if name == "another purpose" {
+			purpose, bad = "confirm", tok
+		}
+		if _, ok := k.ReadToken(purpose, bad); ok {
+			t.Errorf("%s: token accepted", name)
+		}
+	}
+	k.Secret = k.Secret.WithNew()
+	if _, ok := k.ReadToken("unsubscribe", tok); !ok {
+		t.Fatal("a link made before the key rotation no longer works")
+	}
+}

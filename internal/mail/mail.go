@@ -10,10 +10,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	netmail "net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,7 +103,14 @@ type Message struct {
 	To      string
 	Subject string
 	Text    string
+	// Headers are extra header fields, only those of ExtraHeaders: mailing
+	// lists need List-Unsubscribe and List-Unsubscribe-Post (RFC 8058).
+	Headers map[string]string
 }
+
+// ExtraHeaders are the header fields a Message may add. The list is closed
+// so no caller can set From, Reply-To or Bcc behind the mailer's back.
+var ExtraHeaders = []string{"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"}
 
 // Enqueue writes msg in tx and the job that sends it.
 func (m *Mailer) Enqueue(ctx context.Context, tx *db.Tx, msg Message) (string, error) {
@@ -112,12 +121,27 @@ func (m *Mailer) Enqueue(ctx context.Context, tx *db.Tx, msg Message) (string, e
 	if strings.ContainsAny(msg.Subject, "\r\n") || strings.TrimSpace(msg.Subject) == "" {
 		return "", apperr.Field("subject", "the subject must be one non-empty line")
 	}
+	for name, value := range msg.Headers {
+		if !slices.Contains(ExtraHeaders, name) {
+			return "", apperr.Field("headers", "header %q cannot be set; only %s", name, strings.Join(ExtraHeaders, ", "))
+		}
+		if strings.ContainsAny(value, "\r\n") || strings.TrimSpace(value) == "" {
+			return "", apperr.Field("headers", "header %s must be one non-empty line", name)
+		}
+	}
+	headers, err := json.Marshal(msg.Headers)
+	if err != nil {
+		return "", apperr.Wrap(err, "write mail message")
+	}
+	if msg.Headers == nil {
+		headers = []byte("{}")
+	}
 	now := m.clock.Now()
 	id := db.NewID(now)
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO mail_messages (id, org_id, recipient, subject, text_body, state, last_error, created_at)
-		VALUES ($1, $2, $3, $4, $5, 'queued', '', $6)`,
-		id, nullIfEmpty(msg.OrgID), addr.Address, msg.Subject, msg.Text, clock.Micros(now))
+		INSERT INTO mail_messages (id, org_id, recipient, subject, text_body, headers, state, last_error, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'queued', '', $7)`,
+		id, nullIfEmpty(msg.OrgID), addr.Address, msg.Subject, msg.Text, string(headers), clock.Micros(now))
 	if err != nil {
 		return "", apperr.Wrap(err, "write mail message")
 	}
@@ -143,9 +167,9 @@ func (m *Mailer) send(ctx context.Context, j job.Job) error {
 	if err := j.Decode(&p); err != nil {
 		return err
 	}
-	var to, subject, text, state string
-	err := m.db.Read.QueryRowContext(ctx, `SELECT recipient, subject, text_body, state FROM mail_messages WHERE id = $1`, p.MessageID).
-		Scan(&to, &subject, &text, &state)
+	var to, subject, text, headerJSON, state string
+	err := m.db.Read.QueryRowContext(ctx, `SELECT recipient, subject, text_body, headers, state FROM mail_messages WHERE id = $1`, p.MessageID).
+		Scan(&to, &subject, &text, &headerJSON, &state)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && state != Queued) {
 		return nil // deleted by retention, or already handled
 	}
@@ -155,7 +179,11 @@ func (m *Mailer) send(ctx context.Context, j job.Job) error {
 	if m.cfg.Host == "" {
 		return m.setState(p.MessageID, Held, "no SMTP server configured")
 	}
-	if err := m.deliver(ctx, to, subject, text); err != nil {
+	var headers map[string]string
+	if err := json.Unmarshal([]byte(headerJSON), &headers); err != nil {
+		return job.Permanent(fmt.Errorf("message %s: bad headers: %w", p.MessageID, err))
+	}
+	if err := m.deliver(ctx, to, subject, text, headers); err != nil {
 		if j.Attempt >= j.MaxAttempts || job.IsPermanent(err) {
 			if serr := m.setState(p.MessageID, Failed, err.Error()); serr != nil {
 				return serr
@@ -178,7 +206,7 @@ func (m *Mailer) setState(id, state, lastErr string) error {
 	return err
 }
 
-func (m *Mailer) deliver(ctx context.Context, to, subject, text string) error {
+func (m *Mailer) deliver(ctx context.Context, to, subject, text string, headers map[string]string) error {
 	msg := gomail.NewMsg()
 	if err := msg.From(m.cfg.From); err != nil {
 		return job.Permanent(fmt.Errorf("sender: %w", err))
@@ -190,6 +218,10 @@ func (m *Mailer) deliver(ctx context.Context, to, subject, text string) error {
 	msg.SetDateWithValue(m.clock.Now())
 	msg.SetMessageID()
 	msg.SetBodyString(gomail.TypeTextPlain, text)
+	for name, value := range headers {
+		// Preformatted: a URL in angle brackets must not be encoded or folded.
+		msg.SetGenHeaderPreformatted(gomail.Header(name), value)
+	}
 
 	opts := []gomail.Option{gomail.WithPort(m.cfg.Port), gomail.WithTimeout(30 * time.Second)}
 	switch m.cfg.TLS {

@@ -192,7 +192,9 @@ func TestSendOverStartTLSWithAuth(t *testing.T) {
 		q := job.New(d, clk, quiet)
 		m := mail.New(d, clk, q, mail.Config{Host: "127.0.0.1", Port: srv.port, Username: "evident", Password: "s3cret",
 			TLS: mail.TLSStartTLS, From: "trust@example.com", RootCAs: srv.pool}, quiet)
-		enqueue(t, d, m, mail.Message{To: "ciso@customer.example", Subject: "Subprocessor change", Text: "A new subprocessor: Example Hosting."})
+		enqueue(t, d, m, mail.Message{To: "ciso@customer.example", Subject: "Subprocessor change", Text: "A new subprocessor: Example Hosting.",
+			Headers: map[string]string{"List-Unsubscribe": "<https://trust.example/t/acme/unsubscribe?t=abc.def>",
+				"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}})
 		drain(t, q)
 		got := srv.got()
 		if len(got) != 1 {
@@ -202,7 +204,9 @@ func TestSendOverStartTLSWithAuth(t *testing.T) {
 		if r.from != "trust@example.com" || r.to != "ciso@customer.example" || !r.tls || !r.authed {
 			t.Fatalf("received %+v: want sender, recipient, TLS and authentication", r)
 		}
-		if !strings.Contains(r.data, "Subject: Subprocessor change") || !strings.Contains(r.data, "Example Hosting") {
+		if !strings.Contains(r.data, "Subject: Subprocessor change") || !strings.Contains(r.data, "Example Hosting") ||
+			!strings.Contains(r.data, "List-Unsubscribe: <https://trust.example/t/acme/unsubscribe?t=abc.def>\r\n") ||
+			!strings.Contains(r.data, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n") {
 			t.Fatalf("message data:\n%s", r.data)
 		}
 		if s := onlyMessage(t, m); s.State != mail.Sent || s.SentAt.IsZero() {
@@ -275,6 +279,8 @@ func TestEnqueueRejectsBadInput(t *testing.T) {
 			{To: "Eve <eve@example.com>", Subject: "s"},
 			{To: "a@example.com", Subject: "s\r\nBcc: eve@example.com"},
 			{To: "a@example.com", Subject: " "},
+			{To: "a@example.com", Subject: "s", Headers: map[string]string{"Bcc": "eve@example.com"}},
+			{To: "a@example.com", Subject: "s", Headers: map[string]string{"List-Id": "<a>\r\nBcc: eve@example.com"}},
 		} {
 			err := d.InTx(ctx, func(tx *db.Tx) error { _, err := m.Enqueue(ctx, tx, msg); return err })
 			if err == nil {
