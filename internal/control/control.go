@@ -18,6 +18,7 @@ import (
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/translation"
 )
 
 // Status is what the organisation says about a control's implementation.
@@ -98,11 +99,13 @@ type Service struct {
 	audit    *audit.Log
 	catalog  *catalog.Service
 	evidence EvidenceSource
+	// translations keeps the translations of the controls' public fields.
+	translations *translation.Service
 }
 
 // NewService returns the control service, with no evidence source.
 func NewService(d *db.DB, c clock.Clock, a *audit.Log, cat *catalog.Service) *Service {
-	return &Service{db: d, clock: c, audit: a, catalog: cat, evidence: noEvidence{}}
+	return &Service{db: d, clock: c, audit: a, catalog: cat, evidence: noEvidence{}, translations: translation.NewService(d, c, a)}
 }
 
 // SetEvidenceSource plugs in where evidence comes from.
