@@ -74,6 +74,7 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 	f.BoolVar(&c.cfg.S3.Insecure, "s3-insecure", false, "reach the storage over plain HTTP (a private network only)")
 	f.StringVar(&c.cfg.CheckAllow, "check-allow", "", "comma-separated CIDRs automated checks may reach although private or loopback (e.g. 127.0.0.1/32 for a demo)")
 	f.StringVar(&c.cfg.DNSResolver, "dns-resolver", "", "host:port of the DNS resolver the dns check asks (default: the system's)")
+	f.IntVar(&c.cfg.WebhookTries, "webhook-max-attempts", c.cfg.WebhookTries, "delivery attempts of a webhook message before it is marked dead (1 to 50)")
 
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.orgCommand(), c.userCommand(), c.tokenCommand(),
 		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.frameworkCommand(), c.checkCommand(), c.evidenceCommand(), c.versionCommand())

@@ -39,6 +39,7 @@ type Config struct {
 	S3             S3Config
 	CheckAllow     string // CIDRs automated checks may reach although private (the demo: 127.0.0.1/32)
 	DNSResolver    string // host:port of the resolver the dns check asks; empty: the system's
+	WebhookTries   int    // delivery attempts of a webhook message before it is dead (--webhook-max-attempts)
 }
 
 // S3Config names S3-compatible storage for evidence files; without an
@@ -56,13 +57,14 @@ type S3Config struct {
 // Defaults are the settings of a fresh install.
 func Defaults() Config {
 	return Config{
-		DataDir:     "./evident-data",
-		Addr:        "127.0.0.1:8080",
-		LogFormat:   "text",
-		LogLevel:    "info",
-		Workers:     4,
-		SMTP:        mail.Config{Port: 587, TLS: mail.TLSStartTLS},
-		MaxUploadMB: 50,
+		DataDir:      "./evident-data",
+		Addr:         "127.0.0.1:8080",
+		LogFormat:    "text",
+		LogLevel:     "info",
+		Workers:      4,
+		SMTP:         mail.Config{Port: 587, TLS: mail.TLSStartTLS},
+		MaxUploadMB:  50,
+		WebhookTries: 8,
 	}
 }
 
@@ -128,6 +130,9 @@ func (c Config) check() (settings, error) {
 		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
 			return s, fmt.Errorf("--dns-resolver %q is not host:port", c.DNSResolver)
 		}
+	}
+	if c.WebhookTries < 1 || c.WebhookTries > 50 {
+		return s, fmt.Errorf("--webhook-max-attempts %d: use 1 to 50", c.WebhookTries)
 	}
 	if c.S3.Endpoint != "" && (c.S3.Bucket == "" || c.S3.AccessKey == "" || c.S3.SecretKey == "") {
 		return s, errors.New("--s3-endpoint needs --s3-bucket, EVIDENT_S3_ACCESS_KEY and EVIDENT_S3_SECRET_KEY")
