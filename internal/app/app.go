@@ -28,7 +28,10 @@ import (
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/subprocessor"
+	"github.com/evident-isms/evident/internal/subscriber"
+	"github.com/evident-isms/evident/internal/translation"
 	"github.com/evident-isms/evident/internal/web"
+	"github.com/evident-isms/evident/internal/webhook"
 )
 
 // App is a wired instance.
@@ -48,6 +51,8 @@ type App struct {
 	Evidence      *evidence.Service
 	Measures      *measure.Service
 	Subprocessors *subprocessor.Service
+	Webhooks      *webhook.Service
+	Subscribers   *subscriber.Service
 	Profile       *org.ProfileService
 	Blobs         blob.Store
 	Metrics       *web.Metrics
@@ -121,6 +126,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Controls.SetEvidenceSource(a.Evidence)
 	a.Measures = measure.NewService(d, clk, a.Audit, a.Controls)
 	a.Subprocessors = subprocessor.NewService(d, clk, a.Audit)
+	webhookAllow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings: webhooks may reach what checks may
+	a.Webhooks = webhook.NewService(d, clk, k, a.Audit, a.Queue, webhook.Config{Guard: &check.Guard{Allow: webhookAllow}, MaxAttempts: cfg.WebhookTries})
+	a.Subscribers = subscriber.New(subscriber.Config{DB: d, Clock: clk, Audit: a.Audit, Keys: k, Mail: a.Mail, Queue: a.Queue,
+		Limiter: a.Identity.Limiter, BaseURL: s.baseURL.String(), Log: log})
+	a.Subscribers.Handle(subscriber.TopicSubprocessors, a.Subprocessors.RenderNotice)
+	a.Subprocessors.SetNotifiers(a.Subscribers, a.Webhooks)
 	a.Profile = org.NewProfileService(d, clk, a.Audit)
 	allow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings
 	a.Evidence.SetChecks(&check.Runner{Guard: &check.Guard{Allow: allow}, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
@@ -131,8 +142,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
 		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
-		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors,
-		Profile: a.Profile,
+		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors, Webhooks: a.Webhooks, Subscribers: a.Subscribers,
+		Profile: a.Profile, Translations: translation.NewService(d, clk, a.Audit),
 	})
 	return a, nil
 }

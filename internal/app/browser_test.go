@@ -21,6 +21,7 @@ import (
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/subprocessor"
+	"github.com/evident-isms/evident/internal/subscriber"
 )
 
 // Every page a visitor can reach without an account, looked at in Chromium:
@@ -110,6 +111,7 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	measureID := seedMeasures(t, a, o.ID, controlID)
 	subprocessorID := seedSubprocessors(t, a, o.ID)
 	seedProfile(t, a, o.ID, pdfID)
+	noticeID, unsubscribePath := seedNotices(t, a, o.ID, subprocessorID)
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/app/o/acme/"},
 		{"members", "/app/o/acme/members"},
@@ -138,6 +140,13 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 		{"subprocessors", "/app/o/acme/subprocessors"},
 		{"subprocessor", "/app/o/acme/subprocessors/" + subprocessorID},
 		{"profile", "/app/o/acme/profile"},
+		{"translations", "/app/o/acme/translations/measure/" + measureID},
+		{"notices", "/app/o/acme/subprocessors/notices"},
+		{"notice", "/app/o/acme/subprocessors/notices/" + noticeID},
+		{"subscribers", "/app/o/acme/subscribers"},
+		{"public-subprocessors", "/t/acme/subprocessors"},
+		{"public-subprocessors-fr", "/t/acme/subprocessors?lang=fr"},
+		{"public-unsubscribe", unsubscribePath},
 	} {
 		t.Run(p.name, func(t *testing.T) { b.Look(t, p.name, srv.URL+p.path) })
 	}
@@ -336,17 +345,54 @@ func seedSubprocessors(t *testing.T, a *app.App, orgID string) string {
 		DataCategories: []string{"account data", "contact details"}, ProcessingCountries: []string{"FR", "DE"},
 		StorageCountries: []string{"FR"}, TransferMechanism: "not_applicable", DPAStatus: "signed",
 		DPAURL: "https://northwind.example/dpa", Website: "https://northwind.example/", Status: "active", Visibility: "public",
-		Since: "2024-03-01"})
+		Since: "2024-03-01"}, subprocessor.Terms{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Subprocessors.Create(ctx, orgID, subprocessor.Input{ParentID: host.ID, Name: "Relay Mail Inc.",
 		Purpose: "Sends the e-mails of the application", Category: "e-mail", DataCategories: []string{"e-mail addresses"},
 		ProcessingCountries: []string{"US"}, StorageCountries: []string{"US"}, TransferMechanism: "scc", DPAStatus: "pending",
-		Status: "active", Visibility: "private", Since: "2024-06-10"}); err != nil {
+		Status: "active", Visibility: "private", Since: "2024-06-10"}, subprocessor.Terms{}); err != nil {
 		t.Fatal(err)
 	}
 	return host.ID
+}
+
+// seedNotices changes the public subprocessor on a short notice, with a
+// reason, adds a confirmed subscriber who objects to it, and returns the
+// notice's id and the subscriber's unsubscribe page.
+func seedNotices(t *testing.T, a *app.App, orgID, hostID string) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	host, err := a.Subprocessors.Get(ctx, orgID, hostID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := *host
+	in.StorageCountries = []string{"DE", "FR"}
+	in.Purpose = "Hosts the application, its database and its backups"
+	if _, err := a.Subprocessors.Update(ctx, orgID, hostID, in, subprocessor.Terms{
+		EffectiveOn: a.Clock.Now().AddDate(0, 0, 7).Format("2006-01-02"), Reason: "The backup region moves before the old one closes"}); err != nil {
+		t.Fatal(err)
+	}
+	notices, err := a.Subprocessors.Notices(ctx, orgID, 1)
+	if err != nil || len(notices) == 0 {
+		t.Fatalf("notices: %v", err)
+	}
+	if err := a.Subscribers.Subscribe(ctx, orgID, subscriber.Request{Email: "cto@customer.example", Lang: "en",
+		Topics: subscriber.Topics}); err != nil {
+		t.Fatal(err)
+	}
+	subs, err := a.Subscribers.List(ctx, orgID)
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("subscribers: %v", err)
+	}
+	if err := a.Subprocessors.Object(ctx, orgID, notices[0].ID, "cto@customer.example",
+		"Our contract requires storage in France only."); err != nil {
+		t.Fatal(err)
+	}
+	link := a.Subscribers.UnsubscribeURL("acme", orgID, subs[0].ID)
+	return notices[0].ID, link[strings.Index(link, "/t/"):]
 }
 
 // seedProfile fills the organisation profile: hosting and security contact,

@@ -17,6 +17,8 @@ import (
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/subprocessor"
+	"github.com/evident-isms/evident/internal/subscriber"
+	"github.com/evident-isms/evident/internal/webhook"
 )
 
 const walkPassword = "correct horse battery staple"
@@ -106,11 +108,27 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 		t.Fatal(err)
 	}
 	tn.params["measure"] = ms.ID
-	sp, err := a.Subprocessors.Create(ctx, o.ID, subprocessor.Input{Name: "Subprocessor of " + slug, Purpose: "hosting"})
+	tn.params["entity"] = "measure" // translation routes walk with the measure
+	sp, err := a.Subprocessors.Create(ctx, o.ID, subprocessor.Input{Name: "Subprocessor of " + slug, Purpose: "hosting"}, subprocessor.Terms{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tn.params["subprocessor"] = sp.ID
+	// The public subprocessor gave a change notice; a subscriber follows them.
+	notices, err := a.Subprocessors.Notices(ctx, o.ID, 1)
+	if err != nil || len(notices) != 1 {
+		t.Fatalf("notice of the subprocessor: %v %v", notices, err)
+	}
+	if err := a.Subscribers.Subscribe(ctx, o.ID, subscriber.Request{Email: "subscriber@" + slug + ".example",
+		Topics: subscriber.Topics, Client: client}); err != nil {
+		t.Fatal(err)
+	}
+	subs, err := a.Subscribers.List(ctx, o.ID)
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("subscriber: %v %v", subs, err)
+	}
+	tn.params["notice"], tn.params["subscriber"] = notices[0].ID, subs[0].ID
+	tn.secrets = append(tn.secrets, "subscriber@"+slug+".example", subs[0].ID)
 	cert, err := a.Profile.CreateCertification(ctx, o.ID, org.CertificationInput{Kind: org.ISO27001, Name: "Certification of " + slug,
 		CertificateNumber: "IS " + slug, CertificationBody: "Body of " + slug, ReportEvidenceID: ev.ID})
 	if err != nil {
@@ -132,6 +150,18 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 	tn.secrets = append(tn.secrets, sp.ID, "Subprocessor of "+slug)
 	tn.secrets = append(tn.secrets, ms.ID, "Measure of "+slug)
 	tn.secrets = append(tn.secrets, ev.ID, "Evidence of "+slug)
+	// A webhook endpoint with a message in its delivery log.
+	hook, _, err := a.Webhooks.Create(ctx, o.ID, webhook.Input{URL: "https://hooks." + slug + ".example/in", Description: "Webhook of " + slug,
+		Topics: webhook.Topics, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := a.Webhooks.SendTest(ctx, o.ID, hook.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.params["webhook"], tn.params["message"] = hook.ID, msg.ID
+	tn.secrets = append(tn.secrets, hook.ID, msg.ID, "hooks."+slug+".example", "Webhook of "+slug)
 	tn.targetID = target.ID
 	tn.params["user"], tn.params["user_id"] = target.ID, target.ID
 	tn.params["session"] = targetSession.ID
@@ -147,6 +177,10 @@ func (tn *tenant) fill(pattern string) string {
 	p := strings.ReplaceAll(pattern, "{$}", "")
 	idKind := "token"
 	switch {
+	case strings.Contains(p, "/notices/"), strings.Contains(p, "/subprocessor-notices/"):
+		idKind = "notice"
+	case strings.Contains(p, "/subscribers/"):
+		idKind = "subscriber"
 	case strings.Contains(p, "/sessions/"):
 		idKind = "session"
 	case strings.Contains(p, "/invitations/"):
@@ -165,6 +199,10 @@ func (tn *tenant) fill(pattern string) string {
 		idKind = "certification"
 	case strings.Contains(p, "/roadmap/"):
 		idKind = "roadmap"
+	case strings.Contains(p, "/webhooks/"):
+		idKind = "webhook"
+	case strings.Contains(p, "/translations/"):
+		idKind = "measure"
 	}
 	p = strings.ReplaceAll(p, "{id}", tn.params[idKind])
 	for k, v := range tn.params {
@@ -176,20 +214,24 @@ func (tn *tenant) fill(pattern string) string {
 // Valid request bodies, so that answers are about who calls, not about
 // what they sent.
 const formBody = "role=guest&email=new%40example.com&name=walk&expires_in_days=30&title=walk&framework=nist-csf-2.0&ref=GV.OC-02" +
-	"&field=title&lang=fr&text=walk&applicable=yes&confirm=yes&status=planned&visibility=private"
+	"&field=title&lang=fr&text=walk&applicable=yes&confirm=yes&status=planned&visibility=private&notice_days=30"
 
 func apiBody(path string) string {
 	switch {
 	case strings.HasSuffix(path, "/links"):
 		return `{"framework_id": "nist-csf-2.0", "ref": "GV.OC-02"}`
-	case strings.HasSuffix(path, "/translations"):
+	case strings.Contains(path, "/translations"):
 		return `{"field": "title", "lang": "fr", "text": "walk"}`
 	case strings.Contains(path, "/controls"):
 		return `{"title": "walk"}`
 	case strings.Contains(path, "/evidence"):
 		return `{"kind": "note", "title": "walk"}`
+	case strings.HasSuffix(path, "/subprocessor-notice-settings"):
+		return `{"notice_days": 30}`
 	case strings.Contains(path, "/subprocessors"):
 		return `{"name": "walk", "purpose": "walk"}`
+	case strings.Contains(path, "/webhooks"):
+		return `{"url": "https://example.com/hook", "topics": ["subprocessors"]}`
 	case strings.Contains(path, "/measures"):
 		return `{"category": "backups", "title": "walk"}`
 	case strings.Contains(path, "/certifications"):

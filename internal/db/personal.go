@@ -142,6 +142,30 @@ var PersonalData = []TableData{
 	{Table: "certifications"}, // firms and bodies, not people
 	{Table: "roadmap_items"},
 	{Table: "gdpr_commitments"},
+	{Table: "webhook_endpoints"}, // receivers' addresses chosen by admins: systems, not people
+	{
+		Table: "webhook_messages", // events about the organisation's content (subprocessor changes), not about people
+		Retain: &Retention{After: "updated_at", Keep: 30 * 24 * time.Hour, Action: Delete,
+			Why: "long enough to investigate and redeliver a failed delivery; attempts go with their message"},
+	},
+	{
+		Table:  "webhook_attempts", // statuses, and errors with a short excerpt of the receiver's answer
+		Retain: &Retention{After: "at", Keep: 30 * 24 * time.Hour, Action: Delete, Why: "the delivery log serves debugging only"},
+	},
+	{
+		Table:    "subscribers",
+		Personal: []string{"email", "email_norm"},
+		Purpose:  "send the notices a person asked for, with their consent on record",
+		Retain: &Retention{After: "inactive_since", Keep: 30 * 24 * time.Hour, Action: Delete,
+			Why: "unconfirmed requests and unsubscribed addresses are kept a month, to answer questions about them, then forgotten"},
+	},
+	{Table: "subprocessor_notices"},
+	{
+		Table:     "objections",
+		Personal:  []string{"email"},
+		Purpose:   "let the organisation answer a customer who objects to a subprocessor change",
+		KeptWhile: "the notice exists",
+	},
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

@@ -17,7 +17,7 @@ func TestLimitSubject(t *testing.T) {
 		if tc.ip != "" {
 			c.IP = netip.MustParseAddr(tc.ip)
 		}
-		if got := c.limitSubject(); got != tc.want {
+		if got := c.LimitSubject(); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.ip, got, tc.want)
 		}
 	}

@@ -100,7 +100,7 @@ type TooMany struct {
 
 func (e *TooMany) Error() string { return "too many attempts" }
 
-// tooMany wraps TooMany in the application error type.
-func tooMany(wait time.Duration) error {
+// TooManyAttempts wraps TooMany in the application error type.
+func TooManyAttempts(wait time.Duration) error {
 	return &apperr.Error{Code: apperr.RateLimited, Message: "Too many attempts. Try again later.", Err: &TooMany{RetryAfter: wait}}
 }

@@ -47,11 +47,11 @@ func (s *Service) createReset(ctx context.Context, tx *db.Tx, userID string) (st
 // address and per client, so the feature cannot flood a mailbox.
 func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
 	acct := RateKey("reset-account", NormaliseEmail(email))
-	addr := RateKey("reset-address", c.limitSubject())
+	addr := RateKey("reset-address", c.LimitSubject())
 	if wait, err := s.Limiter.Blocked(ctx, acct, addr); err != nil {
 		return err
 	} else if wait > 0 {
-		return tooMany(wait)
+		return TooManyAttempts(wait)
 	}
 	// Every request counts, successful or not: that is what bounds the mail.
 	if err := s.Limiter.Fail(ctx, acct, MailLimit); err != nil {
@@ -108,11 +108,11 @@ var errBadResetLink = apperr.New(apperr.NotFound, "This reset link is unknown, u
 // guardLink runs lookup, a look-up of a link token, for client c: a client
 // that keeps presenting unknown links is blocked like a password guesser.
 func (s *Service) guardLink(ctx context.Context, c Client, lookup func() error) error {
-	key := RateKey("link-address", c.limitSubject())
+	key := RateKey("link-address", c.LimitSubject())
 	if wait, err := s.Limiter.Blocked(ctx, key); err != nil {
 		return err
 	} else if wait > 0 {
-		return tooMany(wait)
+		return TooManyAttempts(wait)
 	}
 	err := lookup()
 	if apperr.CodeOf(err) == apperr.NotFound {

@@ -54,10 +54,10 @@ func (c Client) ip() string {
 	return c.IP.String()
 }
 
-// limitSubject is what address rate limits count against: the address
+// LimitSubject is what address rate limits count against: the address
 // itself for IPv4, its /64 network for IPv6, since one client usually holds
 // a whole /64 and could otherwise step to a fresh address per attempt.
-func (c Client) limitSubject() string {
+func (c Client) LimitSubject() string {
 	if !c.IP.IsValid() {
 		return "unknown"
 	}
@@ -262,7 +262,7 @@ func (s *Service) confirmPassword(ctx context.Context, u *User, password, field 
 	if wait, err := s.Limiter.Blocked(ctx, key); err != nil {
 		return err
 	} else if wait > 0 {
-		return tooMany(wait)
+		return TooManyAttempts(wait)
 	}
 	if !VerifyPassword(u.passwordHash, password) {
 		if err := s.Limiter.Fail(ctx, key, AccountLimit); err != nil {

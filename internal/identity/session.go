@@ -32,11 +32,11 @@ var ErrWrongCredentials = apperr.New(apperr.Unauthorized, "The e-mail address or
 // limited, hashed and answered exactly like a known one.
 func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (token string, sess *Session, err error) {
 	acct := RateKey("signin-account", NormaliseEmail(email))
-	addr := RateKey("signin-address", c.limitSubject())
+	addr := RateKey("signin-address", c.LimitSubject())
 	if wait, err := s.Limiter.Blocked(ctx, acct, addr); err != nil {
 		return "", nil, err
 	} else if wait > 0 {
-		return "", nil, tooMany(wait)
+		return "", nil, TooManyAttempts(wait)
 	}
 	u, err := s.UserByEmail(ctx, s.db.Read, email)
 	if err != nil {

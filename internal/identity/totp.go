@@ -234,11 +234,11 @@ func (s *Service) CompleteSignIn(ctx context.Context, token, code string, c Clie
 		return "", apperr.New(apperr.Conflict, "this session needs no second factor")
 	}
 	acct := RateKey("totp-account", u.ID)
-	addr := RateKey("totp-address", c.limitSubject())
+	addr := RateKey("totp-address", c.LimitSubject())
 	if wait, err := s.Limiter.Blocked(ctx, acct, addr); err != nil {
 		return "", err
 	} else if wait > 0 {
-		return "", tooMany(wait)
+		return "", TooManyAttempts(wait)
 	}
 	var newTok string
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {

@@ -162,9 +162,11 @@ func (in *Input) validate() error {
 
 // Service changes and reads subprocessors.
 type Service struct {
-	db    *db.DB
-	clock clock.Clock
-	audit *audit.Log
+	db        *db.DB
+	clock     clock.Clock
+	audit     *audit.Log
+	announcer Announcer
+	publisher Publisher
 }
 
 // NewService returns the subprocessor service.
@@ -211,8 +213,9 @@ func checkParent(ctx context.Context, q db.Querier, orgID, id, parent string) er
 	return nil
 }
 
-// Create adds a subprocessor.
-func (s *Service) Create(ctx context.Context, orgID string, in Input) (*Subprocessor, error) {
+// Create adds a subprocessor. A public one is announced by a notice on the
+// terms given.
+func (s *Service) Create(ctx context.Context, orgID string, in Input, terms Terms) (*Subprocessor, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -230,8 +233,12 @@ func (s *Service) Create(ctx context.Context, orgID string, in Input) (*Subproce
 			in.Category, in.Status, in.Visibility, in.Since, clock.Micros(now)); err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subprocessor.create", TargetType: "subprocessor", TargetID: in.ID,
-			Fields: fields(&in)})
+		if err := s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subprocessor.create", TargetType: "subprocessor", TargetID: in.ID,
+			Fields: fields(&in)}); err != nil {
+			return err
+		}
+		_, err := s.giveNotice(ctx, tx, orgID, nil, &in, terms)
+		return err
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "create subprocessor")
@@ -239,12 +246,17 @@ func (s *Service) Create(ctx context.Context, orgID string, in Input) (*Subproce
 	return &in, nil
 }
 
-// Update replaces a subprocessor's fields.
-func (s *Service) Update(ctx context.Context, orgID, id string, in Input) (*Subprocessor, error) {
+// Update replaces a subprocessor's fields. A change a visitor can see is
+// announced by a notice on the terms given.
+func (s *Service) Update(ctx context.Context, orgID, id string, in Input, terms Terms) (*Subprocessor, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		before, err := get(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
 		if err := checkParent(ctx, tx, orgID, id, in.ParentID); err != nil {
 			return err
 		}
@@ -262,8 +274,12 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input) (*Subp
 			return apperr.New(apperr.NotFound, "no such subprocessor")
 		}
 		in.ID = id
-		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subprocessor.update", TargetType: "subprocessor", TargetID: id,
-			Fields: fields(&in)})
+		if err := s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subprocessor.update", TargetType: "subprocessor", TargetID: id,
+			Fields: fields(&in)}); err != nil {
+			return err
+		}
+		_, err = s.giveNotice(ctx, tx, orgID, before, &in, terms)
+		return err
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "update subprocessor")
@@ -271,9 +287,14 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input) (*Subp
 	return s.Get(ctx, orgID, id)
 }
 
-// Delete removes a subprocessor that has no live subcontractors.
-func (s *Service) Delete(ctx context.Context, orgID, id string) error {
+// Delete removes a subprocessor that has no live subcontractors. Removing a
+// public one is announced by a notice on the terms given.
+func (s *Service) Delete(ctx context.Context, orgID, id string, terms Terms) error {
 	return apperr.Wrap(s.db.InTx(ctx, func(tx *db.Tx) error {
+		before, err := get(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
 		var children int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM subprocessors WHERE org_id = $1 AND parent_id = $2 AND deleted_at IS NULL`,
 			orgID, id).Scan(&children); err != nil {
@@ -290,30 +311,52 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.NotFound, "no such subprocessor")
 		}
-		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subprocessor.delete", TargetType: "subprocessor", TargetID: id})
+		if err := s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subprocessor.delete", TargetType: "subprocessor", TargetID: id}); err != nil {
+			return err
+		}
+		_, err = s.giveNotice(ctx, tx, orgID, before, nil, terms)
+		return err
 	}), "delete subprocessor")
 }
 
 // Get returns one subprocessor.
 func (s *Service) Get(ctx context.Context, orgID, id string) (*Subprocessor, error) {
-	list, err := s.List(ctx, orgID, false)
-	if err != nil {
+	sp, err := get(ctx, s.db.Read, orgID, id)
+	return sp, apperr.Wrap(err, "read subprocessor")
+}
+
+func get(ctx context.Context, q db.Querier, orgID, id string) (*Subprocessor, error) {
+	sp, err := scanSubprocessor(q.QueryRowContext(ctx, `SELECT `+spColumns+` FROM subprocessors
+		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`, orgID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "no such subprocessor")
+	}
+	return sp, err
+}
+
+const spColumns = `id, COALESCE(parent_id, ''), name, lei, purpose, function, data_categories, processing_countries, storage_countries,
+	transfer_mechanism, dpa_status, dpa_url, website, category, status, visibility, since, created_at, updated_at`
+
+func scanSubprocessor(r interface{ Scan(...any) error }) (*Subprocessor, error) {
+	var sp Subprocessor
+	var dc, pc, sc string
+	var created, updated int64
+	if err := r.Scan(&sp.ID, &sp.ParentID, &sp.Name, &sp.LEI, &sp.Purpose, &sp.Function, &dc, &pc, &sc, &sp.TransferMechanism,
+		&sp.DPAStatus, &sp.DPAURL, &sp.Website, &sp.Category, &sp.Status, &sp.Visibility, &sp.Since, &created, &updated); err != nil {
 		return nil, err
 	}
-	for i := range list {
-		if list[i].ID == id {
-			return &list[i], nil
-		}
-	}
-	return nil, apperr.New(apperr.NotFound, "no such subprocessor")
+	// Written by this package as JSON lists; a bad value reads as empty.
+	_ = json.Unmarshal([]byte(dc), &sp.DataCategories)
+	_ = json.Unmarshal([]byte(pc), &sp.ProcessingCountries)
+	_ = json.Unmarshal([]byte(sc), &sp.StorageCountries)
+	sp.CreatedAt, sp.UpdatedAt = clock.FromMicros(created), clock.FromMicros(updated)
+	return &sp, nil
 }
 
 // List returns the organisation's subprocessors (only public ones when
 // asked), direct ones by name, each followed by its subcontractors.
 func (s *Service) List(ctx context.Context, orgID string, publicOnly bool) ([]Subprocessor, error) {
-	q := `SELECT id, COALESCE(parent_id, ''), name, lei, purpose, function, data_categories, processing_countries, storage_countries,
-		transfer_mechanism, dpa_status, dpa_url, website, category, status, visibility, since, created_at, updated_at
-		FROM subprocessors WHERE org_id = $1 AND deleted_at IS NULL`
+	q := `SELECT ` + spColumns + ` FROM subprocessors WHERE org_id = $1 AND deleted_at IS NULL`
 	if publicOnly {
 		q += ` AND visibility = 'public'`
 	}
@@ -324,18 +367,11 @@ func (s *Service) List(ctx context.Context, orgID string, publicOnly bool) ([]Su
 	defer rows.Close()
 	var all []Subprocessor
 	for rows.Next() {
-		var sp Subprocessor
-		var dc, pc, sc string
-		var created, updated int64
-		if err := rows.Scan(&sp.ID, &sp.ParentID, &sp.Name, &sp.LEI, &sp.Purpose, &sp.Function, &dc, &pc, &sc, &sp.TransferMechanism,
-			&sp.DPAStatus, &sp.DPAURL, &sp.Website, &sp.Category, &sp.Status, &sp.Visibility, &sp.Since, &created, &updated); err != nil {
+		sp, err := scanSubprocessor(rows)
+		if err != nil {
 			return nil, apperr.Wrap(err, "list subprocessors")
 		}
-		_ = json.Unmarshal([]byte(dc), &sp.DataCategories)
-		_ = json.Unmarshal([]byte(pc), &sp.ProcessingCountries)
-		_ = json.Unmarshal([]byte(sc), &sp.StorageCountries)
-		sp.CreatedAt, sp.UpdatedAt = clock.FromMicros(created), clock.FromMicros(updated)
-		all = append(all, sp)
+		all = append(all, *sp)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, apperr.Wrap(err, "list subprocessors")

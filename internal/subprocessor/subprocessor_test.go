@@ -32,12 +32,12 @@ func TestSubprocessors(t *testing.T) {
 		host, err := s.Create(ctx, acme.ID, Input{Name: "Cloud Host SAS", LEI: "969500abcdefghijkl12", Purpose: "Hosting of the platform",
 			Function: "Service delivery", DataCategories: []string{"customer account data", "customer account data"},
 			ProcessingCountries: []string{"fr", "DE"}, StorageCountries: []string{"FR"}, TransferMechanism: "adequacy",
-			DPAStatus: "signed", DPAURL: "https://host.example/dpa", Category: "hosting", Since: "2024-01-15"})
+			DPAStatus: "signed", DPAURL: "https://host.example/dpa", Category: "hosting", Since: "2024-01-15"}, Terms{})
 		if err != nil || host.LEI != "969500ABCDEFGHIJKL12" || len(host.DataCategories) != 1 || host.ProcessingCountries[0] != "DE" {
 			t.Fatalf("create: %+v %v", host, err)
 		}
 		dc, err := s.Create(ctx, acme.ID, Input{Name: "=Data Centre Ltd", Purpose: "Physical hosting", ParentID: host.ID,
-			TransferMechanism: "scc", ProcessingCountries: []string{"GB"}, Visibility: "private"})
+			TransferMechanism: "scc", ProcessingCountries: []string{"GB"}, Visibility: "private"}, Terms{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,17 +49,17 @@ func TestSubprocessors(t *testing.T) {
 			"bad URL":        {Name: "x", Purpose: "x", Website: "javascript:alert(1)"},
 			"other's parent": {Name: "x", Purpose: "x", ParentID: "nope"},
 		} {
-			if _, err := s.Create(ctx, acme.ID, in); apperr.CodeOf(err) != apperr.Invalid {
+			if _, err := s.Create(ctx, acme.ID, in, Terms{}); apperr.CodeOf(err) != apperr.Invalid {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
-		if _, err := s.Create(ctx, other.ID, Input{Name: "x", Purpose: "x", ParentID: host.ID}); apperr.FieldOf(err) != "parent_id" {
+		if _, err := s.Create(ctx, other.ID, Input{Name: "x", Purpose: "x", ParentID: host.ID}, Terms{}); apperr.FieldOf(err) != "parent_id" {
 			t.Fatalf("another organisation's parent: %v", err)
 		}
-		if _, err := s.Update(ctx, acme.ID, host.ID, Input{Name: "Cloud Host SAS", Purpose: "Hosting", ParentID: dc.ID}); apperr.FieldOf(err) != "parent_id" {
+		if _, err := s.Update(ctx, acme.ID, host.ID, Input{Name: "Cloud Host SAS", Purpose: "Hosting", ParentID: dc.ID}, Terms{}); apperr.FieldOf(err) != "parent_id" {
 			t.Fatalf("a loop in the chain: %v", err)
 		}
-		if err := s.Delete(ctx, acme.ID, host.ID); apperr.CodeOf(err) != apperr.Conflict {
+		if err := s.Delete(ctx, acme.ID, host.ID, Terms{}); apperr.CodeOf(err) != apperr.Conflict {
 			t.Fatalf("deleting a subprocessor with subcontractors: %v", err)
 		}
 		list, _ := s.List(ctx, acme.ID, false)

@@ -139,6 +139,8 @@ func (s *Server) registerAPI() {
 	s.registerMeasureAPI(h)
 	s.registerSubprocessorAPI(h)
 	s.registerProfileAPI(h)
+	s.registerTranslationAPI(h)
+	s.registerWebhookAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

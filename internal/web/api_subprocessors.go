@@ -35,6 +35,12 @@ type subprocessorBody struct {
 	Status              string   `json:"status,omitempty" enum:"planned,active,removed" doc:"Default active."`
 	Visibility          string   `json:"visibility,omitempty" enum:"public,private" doc:"Default public."`
 	Since               string   `json:"since,omitempty" maxLength:"10" doc:"YYYY-MM-DD."`
+	NoticeEffectiveOn   string   `json:"notice_effective_on,omitempty" maxLength:"10" doc:"When a change visitors can see takes effect (YYYY-MM-DD). Default: the end of the notice period."`
+	NoticeReason        string   `json:"notice_reason,omitempty" maxLength:"1000" doc:"Required when notice_effective_on is before the end of the notice period."`
+}
+
+func (b subprocessorBody) terms() subprocessor.Terms {
+	return subprocessor.Terms{EffectiveOn: b.NoticeEffectiveOn, Reason: b.NoticeReason}
 }
 
 func (b subprocessorBody) input() subprocessor.Input {
@@ -54,6 +60,36 @@ type subprocessorUpdateInput struct {
 }
 
 type subprocessorOutput struct{ Body *subprocessor.Subprocessor }
+
+type subprocessorDeleteInput struct {
+	SubprocessorPath
+	NoticeEffectiveOn string `query:"notice_effective_on" maxLength:"10" doc:"When the removal of a public subprocessor takes effect (YYYY-MM-DD)."`
+	NoticeReason      string `query:"notice_reason" maxLength:"1000" doc:"Required for a notice shorter than the notice period."`
+}
+
+// NoticePath is exported because huma reads parameters only from exported
+// embedded structs.
+type NoticePath struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type noticesInput struct {
+	Limit int `query:"limit" minimum:"1" maximum:"500" default:"100"`
+}
+
+type noticesOutput struct{ Body []subprocessor.Notice }
+
+type noticeOutput struct{ Body *subprocessor.Notice }
+
+type objectionsOutput struct{ Body []subprocessor.Objection }
+
+type noticeSettings struct {
+	NoticeDays int `json:"notice_days" minimum:"0" maximum:"365" doc:"Days between a notice and the earliest date its change may take effect without a recorded reason."`
+}
+
+type noticeSettingsOutput struct{ Body noticeSettings }
+
+type noticeSettingsInput struct{ Body noticeSettings }
 
 type subprocessorsInput struct {
 	Public bool `query:"public" doc:"Only public subprocessors."`
@@ -83,7 +119,7 @@ func (s *Server) registerSubprocessorAPI(api huma.API) {
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "create-subprocessor", Method: http.MethodPost, Path: "/subprocessors",
 		Summary: "Add a subprocessor", Tags: tags, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *subprocessorInput) (*subprocessorOutput, error) {
-			sp, err := s.cfg.Subprocessors.Create(ctx, org(ctx), in.Body.input())
+			sp, err := s.cfg.Subprocessors.Create(ctx, org(ctx), in.Body.input(), in.Body.terms())
 			return &subprocessorOutput{Body: sp}, err
 		})
 	operation(api, identity.ContentRead, huma.Operation{OperationID: "get-subprocessor", Method: http.MethodGet, Path: "/subprocessors/{id}",
@@ -95,13 +131,51 @@ func (s *Server) registerSubprocessorAPI(api huma.API) {
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "update-subprocessor", Method: http.MethodPut, Path: "/subprocessors/{id}",
 		Summary: "Replace a subprocessor", Tags: tags},
 		func(ctx context.Context, in *subprocessorUpdateInput) (*subprocessorOutput, error) {
-			sp, err := s.cfg.Subprocessors.Update(ctx, org(ctx), in.ID, in.Body.input())
+			sp, err := s.cfg.Subprocessors.Update(ctx, org(ctx), in.ID, in.Body.input(), in.Body.terms())
 			return &subprocessorOutput{Body: sp}, err
 		})
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "delete-subprocessor", Method: http.MethodDelete, Path: "/subprocessors/{id}",
 		Summary: "Delete a subprocessor", Tags: tags, DefaultStatus: http.StatusNoContent},
-		func(ctx context.Context, in *SubprocessorPath) (*empty, error) {
-			return &empty{}, s.cfg.Subprocessors.Delete(ctx, org(ctx), in.ID)
+		func(ctx context.Context, in *subprocessorDeleteInput) (*empty, error) {
+			return &empty{}, s.cfg.Subprocessors.Delete(ctx, org(ctx), in.ID,
+				subprocessor.Terms{EffectiveOn: in.NoticeEffectiveOn, Reason: in.NoticeReason})
+		})
+	operation(api, identity.ContentRead, huma.Operation{OperationID: "list-subprocessor-notices", Method: http.MethodGet,
+		Path: "/subprocessor-notices", Summary: "List change notices", Tags: tags,
+		Description: "Notices of changes to public subprocessors, newest first, with the number of objections to each."},
+		func(ctx context.Context, in *noticesInput) (*noticesOutput, error) {
+			list, err := s.cfg.Subprocessors.Notices(ctx, org(ctx), in.Limit)
+			return &noticesOutput{Body: list}, err
+		})
+	operation(api, identity.ContentRead, huma.Operation{OperationID: "get-subprocessor-notice", Method: http.MethodGet,
+		Path: "/subprocessor-notices/{id}", Summary: "Read a change notice", Tags: tags},
+		func(ctx context.Context, in *NoticePath) (*noticeOutput, error) {
+			n, err := s.cfg.Subprocessors.GetNotice(ctx, org(ctx), in.ID)
+			return &noticeOutput{Body: n}, err
+		})
+	operation(api, identity.SettingsManage, huma.Operation{OperationID: "list-notice-objections", Method: http.MethodGet,
+		Path: "/subprocessor-notices/{id}/objections", Summary: "Objections to a change notice", Tags: tags,
+		Description: "Who objected, through the link of the notice e-mail, and why."},
+		func(ctx context.Context, in *NoticePath) (*objectionsOutput, error) {
+			if _, err := s.cfg.Subprocessors.GetNotice(ctx, org(ctx), in.ID); err != nil {
+				return nil, err
+			}
+			list, err := s.cfg.Subprocessors.Objections(ctx, org(ctx), in.ID)
+			return &objectionsOutput{Body: list}, err
+		})
+	operation(api, identity.ContentRead, huma.Operation{OperationID: "get-notice-settings", Method: http.MethodGet,
+		Path: "/subprocessor-notice-settings", Summary: "The notice period", Tags: tags},
+		func(ctx context.Context, _ *struct{}) (*noticeSettingsOutput, error) {
+			days, err := s.cfg.Subprocessors.NoticeDays(ctx, org(ctx))
+			return &noticeSettingsOutput{Body: noticeSettings{NoticeDays: days}}, err
+		})
+	operation(api, identity.SettingsManage, huma.Operation{OperationID: "set-notice-settings", Method: http.MethodPut,
+		Path: "/subprocessor-notice-settings", Summary: "Change the notice period", Tags: tags},
+		func(ctx context.Context, in *noticeSettingsInput) (*noticeSettingsOutput, error) {
+			if err := s.cfg.Subprocessors.SetNoticeDays(ctx, org(ctx), in.Body.NoticeDays); err != nil {
+				return nil, err
+			}
+			return &noticeSettingsOutput{Body: in.Body}, nil
 		})
 	operation(api, identity.ContentRead, huma.Operation{OperationID: "subprocessor-register", Method: http.MethodGet,
 		Path: "/subprocessors/register", Summary: "The subprocessors as a register (CSV)", Tags: tags,

@@ -9,8 +9,10 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evident-isms/evident/internal/i18n"
@@ -89,10 +91,24 @@ var pages = func() map[string]*template.Template {
 // View is what every page template receives.
 type View struct {
 	Lang      string
-	Path      string // the page's path, for the language switcher
+	Path      string     // the page's path, for the language switcher
+	query     url.Values // the page's query, for the language switcher
 	RequestID string
 	Principal *Principal // the signed-in user on console pages
 	Data      any
+}
+
+// LangURL is this page in another language: the same path and query (its
+// filters, the token of a link) with lang set. Leading slashes collapse to
+// one, so a path such as //host cannot become a link to another site.
+func (v View) LangURL(lang string) template.URL {
+	q := url.Values{}
+	for k, vals := range v.query {
+		q[k] = vals
+	}
+	q.Set("lang", lang)
+	u := url.URL{Path: "/" + strings.TrimLeft(v.Path, "/"), RawQuery: q.Encode()}
+	return template.URL(u.String())
 }
 
 // render writes page with status 200.
@@ -109,6 +125,9 @@ func renderStatus(w http.ResponseWriter, r *http.Request, status int, page strin
 	}
 	info := InfoFrom(r.Context())
 	v := View{Lang: requestLang(r), Path: r.URL.Path, RequestID: info.ID, Principal: info.Principal, Data: data}
+	if r.Method == http.MethodGet {
+		v.query = r.URL.Query()
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		info.logger().Error("render", "page", page, "request_id", info.ID, "err", err)

@@ -21,6 +21,9 @@ import (
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/subprocessor"
+	"github.com/evident-isms/evident/internal/subscriber"
+	"github.com/evident-isms/evident/internal/translation"
+	"github.com/evident-isms/evident/internal/webhook"
 )
 
 // Config is what the HTTP server needs from the operator's settings.
@@ -48,6 +51,9 @@ type Config struct {
 
 	Subprocessors *subprocessor.Service
 	Profile       *org.ProfileService
+	Translations  *translation.Service
+	Subscribers   *subscriber.Service
+	Webhooks      *webhook.Service
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
@@ -80,7 +86,10 @@ func NewServer(cfg Config) *Server {
 	s.registerEvidenceConsole()
 	s.registerMeasureConsole()
 	s.registerSubprocessorConsole()
+	s.registerPublicNotices()
 	s.registerProfileConsole()
+	s.registerTranslationConsole()
+	s.registerWebhookConsole()
 	s.registerAPI()
 	return s
 }

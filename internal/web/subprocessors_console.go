@@ -19,6 +19,11 @@ func (s *Server) registerSubprocessorConsole() {
 	rt.HandleFunc("POST", "/app/o/{slug}/subprocessors", identity.ContentEdit, s.createSubprocessor)
 	rt.HandleFunc("GET", "/app/o/{slug}/subprocessors/register-art30.csv", identity.ContentRead, s.registerDownload("art30"))
 	rt.HandleFunc("GET", "/app/o/{slug}/subprocessors/register-dora.csv", identity.ContentRead, s.registerDownload("dora"))
+	rt.HandleFunc("GET", "/app/o/{slug}/subprocessors/notices", identity.ContentRead, s.noticesPage)
+	rt.HandleFunc("POST", "/app/o/{slug}/subprocessors/notices/settings", identity.SettingsManage, s.setNoticeDays)
+	rt.HandleFunc("GET", "/app/o/{slug}/subprocessors/notices/{id}", identity.ContentRead, s.noticePage)
+	rt.HandleFunc("GET", "/app/o/{slug}/subscribers", identity.SettingsManage, s.subscribersPage)
+	rt.HandleFunc("POST", "/app/o/{slug}/subscribers/{id}/delete", identity.SettingsManage, s.deleteSubscriber)
 	rt.HandleFunc("GET", "/app/o/{slug}/subprocessors/{id}", identity.ContentRead, s.subprocessorPage)
 	rt.HandleFunc("POST", "/app/o/{slug}/subprocessors/{id}", identity.ContentEdit, s.updateSubprocessor)
 	rt.HandleFunc("POST", "/app/o/{slug}/subprocessors/{id}/delete", identity.ContentEdit, s.deleteSubprocessor)
@@ -88,6 +93,7 @@ type subprocessorsPageData struct {
 	Options       spOptions
 	CanEdit       bool
 	NewOpen       bool
+	NoticeDays    int
 }
 
 type subprocessorPageData struct {
@@ -97,6 +103,8 @@ type subprocessorPageData struct {
 	Children     []spRow
 	Options      spOptions
 	CanEdit      bool
+	NoticeDays   int
+	DeleteForm   form // the deletion's own error and notice terms
 }
 
 // splitCountries reads codes separated by spaces, commas or semicolons.
@@ -116,7 +124,13 @@ func splitLines(v string) []string {
 }
 
 var subprocessorFields = []string{"name", "lei", "purpose", "function", "category", "data_categories", "processing_countries",
-	"storage_countries", "transfer_mechanism", "dpa_status", "dpa_url", "website", "status", "visibility", "since", "parent_id"}
+	"storage_countries", "transfer_mechanism", "dpa_status", "dpa_url", "website", "status", "visibility", "since", "parent_id",
+	"notice_effective_on", "notice_reason"}
+
+// noticeTerms reads the change notice fields of a subprocessor form.
+func noticeTerms(r *http.Request) subprocessor.Terms {
+	return subprocessor.Terms{EffectiveOn: r.PostFormValue("notice_effective_on"), Reason: r.PostFormValue("notice_reason")}
+}
 
 func subprocessorFormInput(r *http.Request) (subprocessor.Input, map[string]string) {
 	_ = r.ParseForm()
@@ -148,9 +162,13 @@ func (s *Server) subprocessorsData(r *http.Request, f form) (subprocessorsPageDa
 	if f.Values == nil {
 		f.Values = map[string]string{"transfer_mechanism": "not_applicable", "dpa_status": "none", "status": "active", "visibility": "public"}
 	}
+	days, err := s.cfg.Subprocessors.NoticeDays(r.Context(), p.Org.ID)
+	if err != nil {
+		return subprocessorsPageData{}, err
+	}
 	rows := spRows(list)
 	return subprocessorsPageData{Form: f, Subprocessors: rows, Parents: rows, Options: subprocessorOptions,
-		CanEdit: identity.Allowed(p.Role, identity.ContentEdit), NewOpen: f.Error != ""}, nil
+		CanEdit: identity.Allowed(p.Role, identity.ContentEdit), NewOpen: f.Error != "", NoticeDays: days}, nil
 }
 
 func (s *Server) subprocessorsPage(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +182,7 @@ func (s *Server) subprocessorsPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createSubprocessor(w http.ResponseWriter, r *http.Request) {
 	in, values := subprocessorFormInput(r)
-	sp, err := s.cfg.Subprocessors.Create(r.Context(), principal(r).Org.ID, in)
+	sp, err := s.cfg.Subprocessors.Create(r.Context(), principal(r).Org.ID, in, noticeTerms(r))
 	if err != nil {
 		f, ok := formError(err, values)
 		if !ok {
@@ -188,9 +206,13 @@ func (s *Server) subprocessorData(r *http.Request, f form) (subprocessorPageData
 	if err != nil {
 		return subprocessorPageData{}, err
 	}
+	days, err := s.cfg.Subprocessors.NoticeDays(r.Context(), p.Org.ID)
+	if err != nil {
+		return subprocessorPageData{}, err
+	}
 	rows := spRows(list)
 	id := r.PathValue("id")
-	data := subprocessorPageData{Options: subprocessorOptions, CanEdit: identity.Allowed(p.Role, identity.ContentEdit)}
+	data := subprocessorPageData{Options: subprocessorOptions, CanEdit: identity.Allowed(p.Role, identity.ContentEdit), NoticeDays: days}
 	found, below := false, -1
 	for _, row := range rows {
 		switch {
@@ -227,7 +249,7 @@ func (s *Server) subprocessorPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) updateSubprocessor(w http.ResponseWriter, r *http.Request) {
 	in, values := subprocessorFormInput(r)
 	p := principal(r)
-	_, err := s.cfg.Subprocessors.Update(r.Context(), p.Org.ID, r.PathValue("id"), in)
+	_, err := s.cfg.Subprocessors.Update(r.Context(), p.Org.ID, r.PathValue("id"), in, noticeTerms(r))
 	if err != nil {
 		f, ok := formError(err, values)
 		if !ok || apperr.CodeOf(err) == apperr.NotFound {
@@ -248,25 +270,35 @@ func (s *Server) updateSubprocessor(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteSubprocessor(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	if r.PostFormValue("confirm") == "" {
-		data, err := s.subprocessorData(r, form{Error: "tick the box to confirm the deletion", Field: "confirm"})
+		data, err := s.subprocessorData(r, form{})
 		if err != nil {
 			Error(w, r, err)
 			return
 		}
+		data.DeleteForm = form{Error: "tick the box to confirm the deletion", Field: "confirm",
+			Values: map[string]string{"notice_effective_on": r.PostFormValue("notice_effective_on"), "notice_reason": r.PostFormValue("notice_reason")}}
 		renderStatus(w, r, http.StatusBadRequest, "subprocessor", data)
 		return
 	}
-	if err := s.cfg.Subprocessors.Delete(r.Context(), p.Org.ID, r.PathValue("id")); err != nil {
-		if apperr.CodeOf(err) != apperr.Conflict {
+	if err := s.cfg.Subprocessors.Delete(r.Context(), p.Org.ID, r.PathValue("id"), noticeTerms(r)); err != nil {
+		code := apperr.CodeOf(err)
+		if code != apperr.Conflict && code != apperr.Invalid {
 			Error(w, r, err)
 			return
 		}
-		data, derr := s.subprocessorData(r, form{Error: apperr.MessageOf(err), Field: "confirm"})
+		field := apperr.FieldOf(err)
+		if field == "" {
+			field = "confirm"
+		}
+		f := form{Error: apperr.MessageOf(err), Field: field,
+			Values: map[string]string{"notice_effective_on": r.PostFormValue("notice_effective_on"), "notice_reason": r.PostFormValue("notice_reason")}}
+		data, derr := s.subprocessorData(r, form{})
 		if derr != nil {
 			Error(w, r, derr)
 			return
 		}
-		renderStatus(w, r, http.StatusConflict, "subprocessor", data)
+		data.DeleteForm = f
+		renderStatus(w, r, StatusOf(code), "subprocessor", data)
 		return
 	}
 	seeOther(w, r, "/app/o/"+p.Org.Slug+"/subprocessors")

@@ -299,3 +299,21 @@ func TestClientIP(t *testing.T) {
 		t.Errorf("IPv4-mapped prefix: %v %v, want 10.0.0.0/8", mapped, err)
 	}
 }
+
+// The language switcher keeps the page's query (filters, the token of a
+// link in an e-mail) and never links to another site.
+func TestLanguageSwitcherKeepsTheQuery(t *testing.T) {
+	s, _ := newServer(t, nil)
+	h := s.Handler()
+	for _, tt := range []struct{ target, want string }{
+		{"/nothing/here?t=abc.def", "/nothing/here?lang=fr&amp;t=abc.def"},
+		{"/nothing?action=member.&lang=en", "/nothing?action=member.&amp;lang=fr"},
+		{"//evil.example/x", "/evil.example/x?lang=fr"},
+		{"/", "/?lang=fr"},
+	} {
+		page := body(t, do(t, h, httptest.NewRequest("GET", tt.target, nil)))
+		if want := `href="` + tt.want + `" hreflang="fr"`; !strings.Contains(page, want) {
+			t.Errorf("%s: no %s in the switcher", tt.target, want)
+		}
+	}
+}
