@@ -586,3 +586,33 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// A window allows N attempts from its first one, however slowly they come,
+// refuses the rest until it closes, then opens again.
+func TestWindowLimit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		w := identity.Window{N: 3, Length: time.Hour}
+		take := func() time.Duration {
+			t.Helper()
+			wait, err := e.ids.Limiter.Take(ctx, "window:test", w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return wait
+		}
+		for i := 0; i < 3; i++ {
+			if wait := take(); wait != 0 {
+				t.Fatalf("attempt %d refused for %s", i+1, wait)
+			}
+			e.clk.Advance(10 * time.Minute)
+		}
+		if wait := take(); wait != 30*time.Minute {
+			t.Fatalf("the fourth attempt 30 minutes in: wait %s, want 30m", wait)
+		}
+		e.clk.Advance(30 * time.Minute)
+		if wait := take(); wait != 0 {
+			t.Fatalf("in the next window: wait %s", wait)
+		}
+	})
+}

@@ -87,6 +87,40 @@ func (l *Limiter) Fail(ctx context.Context, key string, limit Limit) error {
 	})
 }
 
+// Window is a limit of N attempts per fixed window: the first attempt opens
+// the window and any attempt beyond N within it is refused until it closes.
+// Limit's blocks start at a second and double, which slows guessing but
+// bounds no total; a form that sends mail to an address it is given needs a
+// bound on the total.
+type Window struct {
+	N      int
+	Length time.Duration
+}
+
+// Take counts an attempt on key under w and returns how long until an
+// attempt would be allowed: zero when this one is. For these keys the
+// blocked_until column holds the end of the current window. Keys of
+// windows and of Limits must not be shared.
+func (l *Limiter) Take(ctx context.Context, key string, w Window) (time.Duration, error) {
+	now := clock.Micros(l.clock.Now())
+	var count int
+	var end int64
+	err := l.db.Write.QueryRowContext(ctx, `
+		INSERT INTO rate_limits (key, failures, blocked_until, updated_at) VALUES ($1, 1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN rate_limits.blocked_until <= $3 THEN 1 ELSE rate_limits.failures + 1 END,
+			blocked_until = CASE WHEN rate_limits.blocked_until <= $3 THEN excluded.blocked_until ELSE rate_limits.blocked_until END,
+			updated_at = $3
+		RETURNING failures, blocked_until`, key, now+w.Length.Microseconds(), now).Scan(&count, &end)
+	if err != nil {
+		return 0, apperr.Wrap(err, "count attempt")
+	}
+	if count <= w.N {
+		return 0, nil
+	}
+	return time.Duration(end-now) * time.Microsecond, nil
+}
+
 // Reset forgets a key's failures (after a success).
 func (l *Limiter) Reset(ctx context.Context, key string) error {
 	_, err := l.db.Write.ExecContext(ctx, `DELETE FROM rate_limits WHERE key = $1`, key)

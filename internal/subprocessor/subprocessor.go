@@ -253,7 +253,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, terms 
 		return nil, err
 	}
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		before, err := get(ctx, tx, orgID, id)
+		before, err := get(ctx, tx, orgID, id, tx.ForUpdate())
 		if err != nil {
 			return err
 		}
@@ -291,7 +291,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, terms 
 // public one is announced by a notice on the terms given.
 func (s *Service) Delete(ctx context.Context, orgID, id string, terms Terms) error {
 	return apperr.Wrap(s.db.InTx(ctx, func(tx *db.Tx) error {
-		before, err := get(ctx, tx, orgID, id)
+		before, err := get(ctx, tx, orgID, id, tx.ForUpdate())
 		if err != nil {
 			return err
 		}
@@ -321,13 +321,16 @@ func (s *Service) Delete(ctx context.Context, orgID, id string, terms Terms) err
 
 // Get returns one subprocessor.
 func (s *Service) Get(ctx context.Context, orgID, id string) (*Subprocessor, error) {
-	sp, err := get(ctx, s.db.Read, orgID, id)
+	sp, err := get(ctx, s.db.Read, orgID, id, "")
 	return sp, apperr.Wrap(err, "read subprocessor")
 }
 
-func get(ctx context.Context, q db.Querier, orgID, id string) (*Subprocessor, error) {
+// get reads one subprocessor; lock is appended to the SELECT (tx.ForUpdate()
+// when the transaction changes the row: the state a notice is computed from
+// must not change under it).
+func get(ctx context.Context, q db.Querier, orgID, id, lock string) (*Subprocessor, error) {
 	sp, err := scanSubprocessor(q.QueryRowContext(ctx, `SELECT `+spColumns+` FROM subprocessors
-		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`, orgID, id))
+		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`+lock, orgID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.New(apperr.NotFound, "no such subprocessor")
 	}

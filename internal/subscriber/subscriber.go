@@ -54,10 +54,11 @@ const (
 const ConfirmValidity = 7 * 24 * time.Hour
 
 // Rate limits of the public form: per client address, and per e-mail
-// address so the form cannot be used to flood someone's mailbox.
+// address across the whole instance, so the forms of many organisations
+// together cannot flood someone's mailbox.
 var (
-	AddressLimit = identity.Limit{Free: 10, MaxBlock: time.Hour, Forget: time.Hour}
-	EmailLimit   = identity.Limit{Free: 3, MaxBlock: 24 * time.Hour, Forget: 24 * time.Hour}
+	AddressLimit = identity.Window{N: 10, Length: time.Hour}
+	EmailLimit   = identity.Window{N: 3, Length: 24 * time.Hour}
 )
 
 // Token purposes; a token of one never passes for another.
@@ -179,24 +180,16 @@ func (s *Service) Subscribe(ctx context.Context, orgID string, req Request) erro
 		return err
 	}
 	lang := i18n.Match(req.Lang)
-	addrKey := identity.RateKey("subscribe-address", req.Client.LimitSubject())
-	if wait, err := s.cfg.Limiter.Blocked(ctx, addrKey); err != nil {
+	if wait, err := s.cfg.Limiter.Take(ctx, identity.RateKey("subscribe-address", req.Client.LimitSubject()), AddressLimit); err != nil {
 		return err
 	} else if wait > 0 {
 		return identity.TooManyAttempts(wait)
 	}
-	if err := s.cfg.Limiter.Fail(ctx, addrKey, AddressLimit); err != nil {
-		return err
-	}
 	norm := identity.NormaliseEmail(email)
-	emailKey := identity.RateKey("subscribe-email:"+orgID, norm)
-	if wait, err := s.cfg.Limiter.Blocked(ctx, emailKey); err != nil {
+	if wait, err := s.cfg.Limiter.Take(ctx, identity.RateKey("subscribe-email", norm), EmailLimit); err != nil {
 		return err
 	} else if wait > 0 {
 		return nil // the same answer: the address is not mailed again for now
-	}
-	if err := s.cfg.Limiter.Fail(ctx, emailKey, EmailLimit); err != nil {
-		return err
 	}
 	return apperr.Wrap(s.cfg.DB.InTx(ctx, func(tx *db.Tx) error {
 		name, slug, err := orgNames(ctx, tx, orgID)
@@ -206,14 +199,20 @@ func (s *Service) Subscribe(ctx context.Context, orgID string, req Request) erro
 		now := s.cfg.Clock.Now()
 		us := clock.Micros(now)
 		id := db.NewID(now)
-		// A confirmed subscriber stays confirmed (with its current topics)
-		// until the new link is followed; anyone else is pending.
+		// A confirmed subscriber stays confirmed, with its current topics
+		// and language, until the new link is followed: whoever fills in
+		// the form changes nothing of someone else's subscription. Anyone
+		// else is pending, without consent.
 		err = tx.QueryRowContext(ctx, `
-			INSERT INTO subscribers (id, org_id, email, email_norm, lang, topics, pending_topics, state, requested_at, inactive_since, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, '[]', $6, 'pending', $7, $7, $7, $7)
+			INSERT INTO subscribers (id, org_id, email, email_norm, lang, pending_lang, topics, pending_topics, state, requested_at,
+				inactive_since, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5, '[]', $6, 'pending', $7, $7, $7, $7)
 			ON CONFLICT (org_id, email_norm) DO UPDATE SET
-				email = excluded.email, lang = excluded.lang, pending_topics = excluded.pending_topics,
+				email = CASE WHEN subscribers.state = 'confirmed' THEN subscribers.email ELSE excluded.email END,
+				lang = CASE WHEN subscribers.state = 'confirmed' THEN subscribers.lang ELSE excluded.lang END,
+				pending_lang = excluded.pending_lang, pending_topics = excluded.pending_topics,
 				requested_at = excluded.requested_at, updated_at = excluded.updated_at,
+				consent_at = CASE WHEN subscribers.state = 'confirmed' THEN subscribers.consent_at ELSE NULL END,
 				state = CASE WHEN subscribers.state = 'confirmed' THEN 'confirmed' ELSE 'pending' END,
 				inactive_since = CASE WHEN subscribers.state = 'confirmed' THEN NULL ELSE excluded.inactive_since END
 			RETURNING id`, id, orgID, email, norm, lang, jsonList(topics), us).Scan(&id)
@@ -301,7 +300,7 @@ func (s *Service) Confirm(ctx context.Context, orgID, token string) error {
 		}
 		now := clock.Micros(s.cfg.Clock.Now())
 		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET state = 'confirmed', topics = pending_topics, pending_topics = '[]',
-			consent_at = $3, inactive_since = NULL, updated_at = $3 WHERE org_id = $1 AND id = $2`, orgID, sub.ID, now); err != nil {
+			lang = pending_lang, consent_at = $3, inactive_since = NULL, updated_at = $3 WHERE org_id = $1 AND id = $2`, orgID, sub.ID, now); err != nil {
 			return err
 		}
 		return s.cfg.Audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subscriber.confirm", Actor: audit.System("public"),
@@ -321,7 +320,7 @@ func (s *Service) Unsubscribe(ctx context.Context, orgID, token string) error {
 	return apperr.Wrap(s.cfg.DB.InTx(ctx, func(tx *db.Tx) error {
 		now := clock.Micros(s.cfg.Clock.Now())
 		res, err := tx.ExecContext(ctx, `UPDATE subscribers SET state = 'unsubscribed', topics = '[]', pending_topics = '[]',
-			inactive_since = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND state <> 'unsubscribed'`, orgID, parts[1], now)
+			consent_at = NULL, inactive_since = $3, updated_at = $3 WHERE org_id = $1 AND id = $2 AND state <> 'unsubscribed'`, orgID, parts[1], now)
 		if err != nil {
 			return err
 		}
@@ -491,15 +490,21 @@ func (s *Service) List(ctx context.Context, orgID string) ([]Subscriber, error) 
 	return out, apperr.Wrap(rows.Err(), "list subscribers")
 }
 
-// Delete forgets a subscriber at once (an erasure request).
+// Delete forgets a subscriber at once (an erasure request), with the
+// objections sent from the address.
 func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	return apperr.Wrap(s.cfg.DB.InTx(ctx, func(tx *db.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE org_id = $1 AND id = $2`, orgID, id)
+		var email string
+		err := tx.QueryRowContext(ctx, `DELETE FROM subscribers WHERE org_id = $1 AND id = $2 RETURNING email`, orgID, id).Scan(&email)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "no such subscriber")
+		}
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "no such subscriber")
+		if _, err := tx.ExecContext(ctx, `DELETE FROM objections WHERE org_id = $1 AND LOWER(email) = $2`,
+			orgID, identity.NormaliseEmail(email)); err != nil {
+			return err
 		}
 		return s.cfg.Audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "subscriber.delete", TargetType: "subscriber", TargetID: id})
 	}), "delete subscriber")

@@ -124,6 +124,23 @@ func TestDoubleOptIn(t *testing.T) {
 			strings.Join(list[0].Topics, ",") != "subprocessors" || len(list[0].PendingTopics) != 0 {
 			t.Fatalf("after confirming: %+v", list[0])
 		}
+		// Whoever fills in the form again changes nothing of a confirmed
+		// subscription until the new link is followed.
+		consent := *list[0].ConsentAt
+		f.clk.Advance(time.Minute)
+		if err := f.s.Subscribe(ctx, f.acme.ID, Request{Email: "cto@customer.example", Lang: "en", Topics: Topics, Client: client("192.0.2.9")}); err != nil {
+			t.Fatal(err)
+		}
+		list, _ = f.s.List(ctx, f.acme.ID)
+		if list[0].State != Confirmed || list[0].Lang != "fr" || list[0].Email != "CTO@Customer.example" || !list[0].ConsentAt.Equal(consent) {
+			t.Fatalf("a stranger's request changed the subscription: %+v", list[0])
+		}
+		if err := f.s.Confirm(ctx, f.acme.ID, f.lastToken(t)); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ = f.s.List(ctx, f.acme.ID); list[0].Lang != "en" || list[0].ConsentAt.Equal(consent) {
+			t.Fatalf("the owner's confirmation did not apply the language: %+v", list[0])
+		}
 
 		// An expired link does not confirm.
 		f.clk.Advance(time.Minute)
@@ -168,6 +185,11 @@ func TestDoubleOptIn(t *testing.T) {
 		if states["CTO@Customer.example"] != Unsubscribed || states["late@customer.example"] != Pending {
 			t.Fatalf("states: %v", states)
 		}
+		for _, s := range after {
+			if s.ConsentAt != nil {
+				t.Fatalf("%s (%s) still shows a consent", s.Email, s.State)
+			}
+		}
 		f.clk.Advance(31 * 24 * time.Hour)
 		if _, err := d.ApplyRetention(ctx, f.clk.Now()); err != nil {
 			t.Fatal(err)
@@ -176,7 +198,7 @@ func TestDoubleOptIn(t *testing.T) {
 			t.Fatalf("after 30 days: %+v", left)
 		}
 		var audited int
-		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_events WHERE action LIKE 'subscriber.%'`).Scan(&audited); err != nil || audited != 5 {
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_events WHERE action LIKE 'subscriber.%'`).Scan(&audited); err != nil || audited != 7 {
 			t.Fatalf("audited subscriber events: %d %v", audited, err)
 		}
 	})

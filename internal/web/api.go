@@ -141,6 +141,7 @@ func (s *Server) registerAPI() {
 	s.registerProfileAPI(h)
 	s.registerTranslationAPI(h)
 	s.registerWebhookAPI(h)
+	s.registerSubscriberAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------

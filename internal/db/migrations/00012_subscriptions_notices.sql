@@ -13,6 +13,7 @@ CREATE TABLE subscribers (
     email           TEXT NOT NULL,            -- as given
     email_norm      TEXT NOT NULL,            -- normalised in Go, unique per organisation
     lang            TEXT NOT NULL,            -- en, fr: the language of every message
+    pending_lang    TEXT NOT NULL,            -- the language of a request not confirmed yet
     topics          TEXT NOT NULL,            -- JSON list of confirmed topics
     pending_topics  TEXT NOT NULL,            -- JSON list awaiting confirmation
     state           TEXT NOT NULL CHECK (state IN ('pending', 'confirmed', 'unsubscribed')),
