@@ -214,7 +214,7 @@ func TestSubprocessorNoticeReachesSubscribers(t *testing.T) {
 		link := linkIn(t, msg.Text, "/subscriptions/confirm")
 		// Opening the link only shows a button (mail scanners open links).
 		page := public(a, "GET", link, nil, nil)
-		if page.Code != http.StatusOK || !strings.Contains(page.Body.String(), `name="t"`) {
+		if page.Code != http.StatusOK || !strings.Contains(page.Body.String(), `name="t"`) || page.Header().Get("Cache-Control") != "no-store" {
 			t.Fatalf("confirmation page: %d\n%s", page.Code, page.Body)
 		}
 		token := must(url.ParseQuery(must(url.Parse(link)).RawQuery)).Get("t")

@@ -2,6 +2,7 @@ package subscriber
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -243,7 +244,22 @@ func TestAnnounce(t *testing.T) {
 			}
 		}
 		announce()
-		announce() // the same announcement again: nobody gets it twice
+		announce() // the same announcement again: its job is not even enqueued
+		// A fan-out that runs again (its job failed half-way and is
+		// retried) enqueues nobody's message twice.
+		payload, _ := json.Marshal(announcement{OrgID: f.acme.ID, Topic: TopicSubprocessors, Ref: "n1"})
+		if err := f.s.fanOut(ctx, job.Job{Kind: announceKind, Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			ran, err := f.queue.RunOne(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ran {
+				break
+			}
+		}
 		if len(rendered) != 2 || rendered[0].Lang == rendered[1].Lang || rendered[0].SiteURL != "https://trust.example/t/acme/" {
 			t.Fatalf("rendered for: %+v", rendered)
 		}

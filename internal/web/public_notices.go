@@ -171,6 +171,9 @@ type publicMessage struct {
 }
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, m publicMessage) {
+	// These pages answer links that carry a token and show an address:
+	// no cache may keep them.
+	w.Header().Set("Cache-Control", "no-store")
 	if m.Back == "" && m.Org != nil {
 		m.Back = "/t/" + m.Org.Slug + "/subprocessors"
 	}

@@ -186,9 +186,13 @@ func (s *Service) Redeliver(ctx context.Context, orgID, messageID string) (*Mess
 		var state string
 		var active bool
 		var deleted sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT m.endpoint_id, m.state, e.active, e.deleted_at
+		var updated int64
+		err := tx.QueryRowContext(ctx, `SELECT m.endpoint_id, m.state, e.active, e.deleted_at, m.updated_at
 			FROM webhook_messages m JOIN webhook_endpoints e ON e.org_id = m.org_id AND e.id = m.endpoint_id
-			WHERE m.org_id = $1 AND m.id = $2`+tx.ForUpdate(), orgID, messageID).Scan(&endpointID, &state, &active, &deleted)
+			WHERE m.org_id = $1 AND m.id = $2`+tx.ForUpdate(), orgID, messageID).Scan(&endpointID, &state, &active, &deleted, &updated)
+		// A message still queued long after any retry would have run lost
+		// its job (its worker died on the last attempt): it may go again.
+		abandoned := state == Queued && s.clock.Now().Sub(clock.FromMicros(updated)) > AbandonedAfter
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return apperr.New(apperr.NotFound, "no such webhook message")
@@ -196,7 +200,7 @@ func (s *Service) Redeliver(ctx context.Context, orgID, messageID string) (*Mess
 			return err
 		case deleted.Valid:
 			return apperr.New(apperr.NotFound, "no such webhook message")
-		case state != Dead:
+		case state != Dead && !abandoned:
 			return apperr.New(apperr.Conflict, "only a dead message can be delivered again; this one is %s", state)
 		case !active:
 			return apperr.New(apperr.Conflict, "the endpoint is paused: activate it before delivering again")
@@ -220,6 +224,11 @@ func (s *Service) Redeliver(ctx context.Context, orgID, messageID string) (*Mess
 	}
 	return &list[0], nil
 }
+
+// AbandonedAfter is how long a queued message may go untouched before it
+// counts as abandoned: longer than the longest wait between two attempts
+// (an hour) and the lease of one.
+const AbandonedAfter = 2 * time.Hour
 
 // MaxDeliveries is the most messages Deliveries returns at once.
 const MaxDeliveries = 200

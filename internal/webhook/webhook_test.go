@@ -366,6 +366,24 @@ func TestDeliveryRetriesAndSignatures(t *testing.T) {
 			t.Fatalf("the redelivered request: id %q, %v", r[4].header.Get("webhook-id"), r[4].err)
 		}
 
+		// A message left queued by a job that died on its last attempt can
+		// be delivered again once no retry could still be pending.
+		stuck := func(age time.Duration) error {
+			if _, err := d.Write.ExecContext(ctx, `UPDATE webhook_messages SET state = 'queued', updated_at = $1 WHERE id = $2`,
+				clock.Micros(f.clk.Now().Add(-age)), id); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.s.Redeliver(ctx, f.acme, id)
+			return err
+		}
+		if err := stuck(30 * time.Minute); apperr.CodeOf(err) != apperr.Conflict {
+			t.Errorf("redeliver a message that may still be retried: %v", err)
+		}
+		if err := stuck(webhook.AbandonedAfter + time.Minute); err != nil {
+			t.Errorf("redeliver an abandoned message: %v", err)
+		}
+		f.drive(t, 1)
+
 		// Retention forgets messages and attempts after 30 days.
 		f.clk.Advance(31 * 24 * time.Hour)
 		if _, err := d.ApplyRetention(ctx, f.clk.Now()); err != nil {
