@@ -72,6 +72,7 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 	f.StringVar(&c.cfg.S3.Region, "s3-region", "", "region of the bucket, when the storage needs one")
 	f.StringVar(&c.cfg.S3.Prefix, "s3-prefix", "", "prefix of every object key, to share a bucket")
 	f.BoolVar(&c.cfg.S3.Insecure, "s3-insecure", false, "reach the storage over plain HTTP (a private network only)")
+	f.StringVar(&c.cfg.PublicOrg, "public-org", "", "slug of the organisation this instance publishes at / (its /.well-known/security.txt)")
 	f.StringVar(&c.cfg.CheckAllow, "check-allow", "", "comma-separated CIDRs automated checks may reach although private or loopback (e.g. 127.0.0.1/32 for a demo)")
 	f.StringVar(&c.cfg.DNSResolver, "dns-resolver", "", "host:port of the DNS resolver the dns check asks (default: the system's)")
 	f.IntVar(&c.cfg.WebhookTries, "webhook-max-attempts", c.cfg.WebhookTries, "delivery attempts of a webhook message before it is marked dead (1 to 50)")

@@ -140,7 +140,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 
 	a.Web = web.NewServer(web.Config{
 		BaseURL: s.baseURL, TrustedProxies: s.proxies, BehindTLS: cfg.BehindTLS,
-		MetricsToken: cfg.MetricsToken, Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
+		MetricsToken: cfg.MetricsToken, PublicOrg: org.NormaliseSlug(cfg.PublicOrg), Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
 		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors, Webhooks: a.Webhooks, Subscribers: a.Subscribers,
 		Profile: a.Profile, Translations: translation.NewService(d, clk, a.Audit),

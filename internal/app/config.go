@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/mail"
+	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/web"
 )
 
@@ -40,6 +42,7 @@ type Config struct {
 	CheckAllow     string // CIDRs automated checks may reach although private (the demo: 127.0.0.1/32)
 	DNSResolver    string // host:port of the resolver the dns check asks; empty: the system's
 	WebhookTries   int    // delivery attempts of a webhook message before it is dead (--webhook-max-attempts)
+	PublicOrg      string // the organisation served at / (its security.txt); empty: the landing page
 }
 
 // S3Config names S3-compatible storage for evidence files; without an
@@ -125,6 +128,11 @@ func (c Config) check() (settings, error) {
 	}
 	if _, err := web.ParseCIDRs(c.CheckAllow); err != nil {
 		return s, fmt.Errorf("--check-allow: %w", err)
+	}
+	if c.PublicOrg != "" {
+		if err := org.ValidateSlug(c.PublicOrg); err != nil {
+			return s, fmt.Errorf("--public-org: %s", apperr.MessageOf(err))
+		}
 	}
 	if c.DNSResolver != "" {
 		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {

@@ -34,9 +34,12 @@ type Config struct {
 	// MetricsToken, when set, opens /metrics on the main listener to its
 	// bearer. Without it /metrics is only on the metrics listener, if any.
 	MetricsToken string
-	Log          *slog.Logger
-	Clock        clock.Clock
-	Metrics      *Metrics
+	// PublicOrg is the slug of the organisation published at / (its
+	// security.txt); empty: none.
+	PublicOrg string
+	Log       *slog.Logger
+	Clock     clock.Clock
+	Metrics   *Metrics
 	// Ready reports whether the instance can serve: database reachable,
 	// migrations current. Each failing check is named in the answer.
 	Ready func(ctx context.Context) map[string]error
@@ -76,6 +79,7 @@ func NewServer(cfg Config) *Server {
 	rt := s.Router
 	rt.HandleFunc("GET", "/{$}", identity.Public, s.landing)
 	rt.Handle("GET", "/static/{file...}", identity.Public, staticHandler())
+	rt.HandleFunc("GET", "/.well-known/security.txt", identity.Public, s.securityTxt)
 	rt.HandleFunc("GET", "/healthz", identity.Public, s.healthz)
 	rt.HandleFunc("GET", "/readyz", identity.Public, s.readyz)
 	if cfg.MetricsToken != "" {
