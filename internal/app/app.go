@@ -126,15 +126,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Controls.SetEvidenceSource(a.Evidence)
 	a.Measures = measure.NewService(d, clk, a.Audit, a.Controls)
 	a.Subprocessors = subprocessor.NewService(d, clk, a.Audit)
-	webhookAllow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings: webhooks may reach what checks may
-	a.Webhooks = webhook.NewService(d, clk, k, a.Audit, a.Queue, webhook.Config{Guard: &check.Guard{Allow: webhookAllow}, MaxAttempts: cfg.WebhookTries})
+	// One guard for every outbound call to a user-chosen address: webhooks
+	// may reach what checks may. The CIDRs were checked with the settings.
+	allow, _ := web.ParseCIDRs(cfg.CheckAllow)
+	guard := &check.Guard{Allow: allow}
+	a.Webhooks = webhook.NewService(d, clk, k, a.Audit, a.Queue, webhook.Config{Guard: guard, MaxAttempts: cfg.WebhookTries})
 	a.Subscribers = subscriber.New(subscriber.Config{DB: d, Clock: clk, Audit: a.Audit, Keys: k, Mail: a.Mail, Queue: a.Queue,
 		Limiter: a.Identity.Limiter, BaseURL: s.baseURL.String(), Log: log})
 	a.Subscribers.Handle(subscriber.TopicSubprocessors, a.Subprocessors.RenderNotice)
 	a.Subprocessors.SetNotifiers(a.Subscribers, a.Webhooks)
 	a.Profile = org.NewProfileService(d, clk, a.Audit)
-	allow, _ := web.ParseCIDRs(cfg.CheckAllow) // checked with the settings
-	a.Evidence.SetChecks(&check.Runner{Guard: &check.Guard{Allow: allow}, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
+	a.Evidence.SetChecks(&check.Runner{Guard: guard, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
 		Now: clk.Now}, a.Queue)
 	registerHousekeeping(a)
 

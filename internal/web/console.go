@@ -72,13 +72,24 @@ func formError(err error, values map[string]string) (form, bool) {
 // renderForm shows a page again with the error, or answers the error when
 // it is not the user's to fix (rate limits, internal errors).
 func renderForm(w http.ResponseWriter, r *http.Request, page string, err error, data func(form) any, values map[string]string) {
+	renderFormLoad(w, r, page, err, values, func(f form) (any, error) { return data(f), nil })
+}
+
+// renderFormLoad is renderForm for pages whose data is read again to show
+// the form: a failure to read it (the item is gone, another organisation's
+// id) is the answer instead.
+func renderFormLoad(w http.ResponseWriter, r *http.Request, page string, err error, values map[string]string, load func(form) (any, error)) {
 	f, ok := formError(err, values)
 	if !ok {
 		Error(w, r, err)
 		return
 	}
-	status := StatusOf(apperr.CodeOf(err))
-	renderStatus(w, r, status, page, data(f))
+	data, lerr := load(f)
+	if lerr != nil {
+		Error(w, r, lerr)
+		return
+	}
+	renderStatus(w, r, StatusOf(apperr.CodeOf(err)), page, data)
 }
 
 func seeOther(w http.ResponseWriter, r *http.Request, to string) {

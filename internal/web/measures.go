@@ -209,17 +209,7 @@ func (s *Server) createMeasure(w http.ResponseWriter, r *http.Request) {
 	in, values, selected := measureFormInput(r)
 	m, err := s.cfg.Measures.Create(r.Context(), principal(r).Org.ID, in)
 	if err != nil {
-		f, ok := formError(err, values)
-		if !ok {
-			Error(w, r, err)
-			return
-		}
-		data, derr := s.measuresData(r, f, selected)
-		if derr != nil {
-			Error(w, r, derr)
-			return
-		}
-		renderStatus(w, r, StatusOf(apperr.CodeOf(err)), "measures", data)
+		renderFormLoad(w, r, "measures", err, values, func(f form) (any, error) { return s.measuresData(r, f, selected) })
 		return
 	}
 	seeOther(w, r, "/app/o/"+principal(r).Org.Slug+"/measures/"+m.ID)
@@ -263,17 +253,7 @@ func (s *Server) updateMeasure(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	_, err := s.cfg.Measures.Update(r.Context(), p.Org.ID, r.PathValue("id"), in)
 	if err != nil {
-		f, ok := formError(err, values)
-		if !ok || apperr.CodeOf(err) == apperr.NotFound {
-			Error(w, r, err)
-			return
-		}
-		data, derr := s.measureData(r, f, selected)
-		if derr != nil {
-			Error(w, r, derr)
-			return
-		}
-		renderStatus(w, r, StatusOf(apperr.CodeOf(err)), "measure", data)
+		renderFormLoad(w, r, "measure", err, values, func(f form) (any, error) { return s.measureData(r, f, selected) })
 		return
 	}
 	seeOther(w, r, "/app/o/"+p.Org.Slug+"/measures/"+r.PathValue("id"))

@@ -75,17 +75,7 @@ func (s *Server) setNoticeDays(w http.ResponseWriter, r *http.Request) {
 		err = s.cfg.Subprocessors.SetNoticeDays(r.Context(), p.Org.ID, days)
 	}
 	if err != nil {
-		f, ok := formError(err, map[string]string{"notice_days": raw})
-		if !ok {
-			Error(w, r, err)
-			return
-		}
-		d, derr := s.noticesData(r, f)
-		if derr != nil {
-			Error(w, r, derr)
-			return
-		}
-		renderStatus(w, r, StatusOf(apperr.CodeOf(err)), "notices", d)
+		renderFormLoad(w, r, "notices", err, map[string]string{"notice_days": raw}, func(f form) (any, error) { return s.noticesData(r, f) })
 		return
 	}
 	seeOther(w, r, "/app/o/"+p.Org.Slug+"/subprocessors/notices?done=1")

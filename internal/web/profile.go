@@ -260,13 +260,7 @@ func (s *Server) profilePage(w http.ResponseWriter, r *http.Request) {
 
 // profileFailed shows the page again with the error of one section's form.
 func (s *Server) profileFailed(w http.ResponseWriter, r *http.Request, section string, err error, values map[string]string) {
-	renderForm(w, r, "profile", err, func(f form) any {
-		data, derr := s.profileData(r, section, f)
-		if derr != nil {
-			return profilePageData{Form: f, Section: section, Profile: &org.Profile{}}
-		}
-		return data
-	}, values)
+	renderFormLoad(w, r, "profile", err, values, func(f form) (any, error) { return s.profileData(r, section, f) })
 }
 
 func postValues(r *http.Request, keys ...string) map[string]string {

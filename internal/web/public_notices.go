@@ -135,21 +135,13 @@ func (s *Server) publicSubscribe(w http.ResponseWriter, r *http.Request) {
 			Error(w, r, err)
 			return
 		}
-		f, ok := formError(err, map[string]string{"email": email})
-		if !ok {
-			Error(w, r, err)
-			return
-		}
-		// The service's messages are English; the form's own are translated.
-		if key := "subscribe.invalid." + f.Field; i18n.Has("en", key) {
-			f.Error = i18n.T(requestLang(r), key)
-		}
-		d, derr := s.publicSubprocessorsData(r, o, f)
-		if derr != nil {
-			Error(w, r, derr)
-			return
-		}
-		renderStatus(w, r, StatusOf(apperr.CodeOf(err)), "public_subprocessors", d)
+		renderFormLoad(w, r, "public_subprocessors", err, map[string]string{"email": email}, func(f form) (any, error) {
+			// The service's messages are English; the form's own are translated.
+			if key := "subscribe.invalid." + f.Field; i18n.Has("en", key) {
+				f.Error = i18n.T(requestLang(r), key)
+			}
+			return s.publicSubprocessorsData(r, o, f)
+		})
 		return
 	}
 	seeOther(w, r, "/t/"+o.Slug+"/subprocessors?sent=1#subscribe")

@@ -184,17 +184,7 @@ func (s *Server) createSubprocessor(w http.ResponseWriter, r *http.Request) {
 	in, values := subprocessorFormInput(r)
 	sp, err := s.cfg.Subprocessors.Create(r.Context(), principal(r).Org.ID, in, noticeTerms(r))
 	if err != nil {
-		f, ok := formError(err, values)
-		if !ok {
-			Error(w, r, err)
-			return
-		}
-		data, derr := s.subprocessorsData(r, f)
-		if derr != nil {
-			Error(w, r, derr)
-			return
-		}
-		renderStatus(w, r, StatusOf(apperr.CodeOf(err)), "subprocessors", data)
+		renderFormLoad(w, r, "subprocessors", err, values, func(f form) (any, error) { return s.subprocessorsData(r, f) })
 		return
 	}
 	seeOther(w, r, "/app/o/"+principal(r).Org.Slug+"/subprocessors/"+sp.ID)
@@ -251,17 +241,7 @@ func (s *Server) updateSubprocessor(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	_, err := s.cfg.Subprocessors.Update(r.Context(), p.Org.ID, r.PathValue("id"), in, noticeTerms(r))
 	if err != nil {
-		f, ok := formError(err, values)
-		if !ok || apperr.CodeOf(err) == apperr.NotFound {
-			Error(w, r, err)
-			return
-		}
-		data, derr := s.subprocessorData(r, f)
-		if derr != nil {
-			Error(w, r, derr)
-			return
-		}
-		renderStatus(w, r, StatusOf(apperr.CodeOf(err)), "subprocessor", data)
+		renderFormLoad(w, r, "subprocessor", err, values, func(f form) (any, error) { return s.subprocessorData(r, f) })
 		return
 	}
 	seeOther(w, r, "/app/o/"+p.Org.Slug+"/subprocessors/"+r.PathValue("id"))

@@ -178,19 +178,11 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	in, f := webhookFormInput(r)
 	_, err := s.cfg.Webhooks.Update(r.Context(), principal(r).Org.ID, r.PathValue("id"), in)
 	if err != nil {
-		fe, ok := formError(err, f.Values)
-		if !ok || apperr.CodeOf(err) == apperr.NotFound {
-			Error(w, r, err)
-			return
-		}
-		f.form = fe
 		// The page is read again: another organisation's id ends here as 404.
-		data, derr := s.webhookData(r, &f)
-		if derr != nil {
-			Error(w, r, derr)
-			return
-		}
-		renderStatus(w, r, StatusOf(apperr.CodeOf(err)), "webhook", data)
+		renderFormLoad(w, r, "webhook", err, f.Values, func(fe form) (any, error) {
+			f.form = fe
+			return s.webhookData(r, &f)
+		})
 		return
 	}
 	seeOther(w, r, s.webhookURL(r, r.PathValue("id"), "saved"))
