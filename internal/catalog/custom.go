@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Evident's format for custom frameworks, documented in docs/frameworks.md.
@@ -206,13 +207,13 @@ func checkMeta(d *Definition) error {
 	if !frameworkIDPattern.MatchString(d.ID) {
 		return apperr.Field("id", "the framework identifier %q must be 3 to 64 characters: lower-case letters, digits, dots and hyphens", d.ID)
 	}
-	if d.Name == "" || len(d.Name) > maxFrameworkName || !PlainText(d.Name) {
+	if d.Name == "" || len(d.Name) > maxFrameworkName || !valid.PlainText(d.Name) {
 		return apperr.Field("name", "the framework needs a name of 1 to %d characters", maxFrameworkName)
 	}
-	if d.Version == "" || len(d.Version) > 50 || !PlainText(d.Version) {
+	if d.Version == "" || len(d.Version) > 50 || !valid.PlainText(d.Version) {
 		return apperr.Field("version", "the framework needs a version of 1 to 50 characters")
 	}
-	if len(d.Description) > MaxTextLength || len(d.Notice) > MaxTextLength || !PlainText(d.Description) || !PlainText(d.Notice) {
+	if len(d.Description) > MaxTextLength || len(d.Notice) > MaxTextLength || !valid.PlainText(d.Description) || !valid.PlainText(d.Notice) {
 		return apperr.Field("description", "description and notice are at most %d characters each", MaxTextLength)
 	}
 	return nil
@@ -250,15 +251,15 @@ func treeProblem(d *Definition) (int, error) {
 	for i, r := range d.Requirements {
 		bad := func(format string, args ...any) (int, error) { return i, apperr.New(apperr.Invalid, format, args...) }
 		switch {
-		case r.Ref == "" || len(r.Ref) > MaxRefLength || strings.ContainsAny(r.Ref, " \t\r\n/?#") || !PlainText(r.Ref):
+		case r.Ref == "" || len(r.Ref) > MaxRefLength || strings.ContainsAny(r.Ref, " \t\r\n/?#") || !valid.PlainText(r.Ref):
 			return bad("the reference must be 1 to %d characters without spaces, slashes, ? or #", MaxRefLength)
 		case r.Title == "" && r.Text == "":
 			return bad("a requirement needs a title or a text")
-		case len(r.Title) > MaxTitleLength || !PlainText(r.Title):
+		case len(r.Title) > MaxTitleLength || !valid.PlainText(r.Title):
 			return bad("the title must be text of at most %d characters", MaxTitleLength)
-		case len(r.Text) > MaxTextLength || !PlainText(r.Text):
+		case len(r.Text) > MaxTextLength || !valid.PlainText(r.Text):
 			return bad("the text must be text of at most %d characters", MaxTextLength)
-		case len(r.Label) > 100 || !PlainText(r.Label):
+		case len(r.Label) > 100 || !valid.PlainText(r.Label):
 			return bad("the label must be text of at most 100 characters")
 		}
 		if prev, dup := index[r.Ref]; dup {
@@ -279,21 +280,6 @@ func treeProblem(d *Definition) (int, error) {
 		return -1, apperr.New(apperr.Invalid, "the framework has no requirement that can be assessed (all are groups or withdrawn)")
 	}
 	return -1, nil
-}
-
-// PlainText tells whether s is valid UTF-8 without control characters other
-// than tab, line feed and carriage return (PostgreSQL refuses NUL in text,
-// and no other control character belongs in a title).
-func PlainText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // SuggestID makes a framework identifier from a name and a version: lower

@@ -19,6 +19,7 @@ import (
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/translation"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Status is what the organisation says about a control's implementation.
@@ -119,9 +120,9 @@ func (in *Input) validate() error {
 	in.OwnerID = strings.TrimSpace(in.OwnerID)
 	in.NextReviewDate = strings.TrimSpace(in.NextReviewDate)
 	switch {
-	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !catalog.PlainText(in.Title):
+	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !valid.PlainText(in.Title):
 		return apperr.Field("title", "a control needs a title of 1 to %d characters, without control characters", MaxTitle)
-	case utf8.RuneCountInString(in.Description) > MaxDescription || !catalog.PlainText(in.Description):
+	case utf8.RuneCountInString(in.Description) > MaxDescription || !valid.PlainText(in.Description):
 		return apperr.Field("description", "the description is text of at most %d characters", MaxDescription)
 	}
 	if in.Status == "" {

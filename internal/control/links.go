@@ -11,6 +11,7 @@ import (
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // checkRequirement refuses a requirement that is not in scope of an
@@ -92,7 +93,7 @@ func (s *Service) Unlink(ctx context.Context, orgID, controlID, frameworkID, ref
 // justification.
 func (s *Service) SetApplicability(ctx context.Context, orgID, frameworkID, ref string, applicable bool, justification string) error {
 	justification = strings.TrimSpace(justification)
-	if n := utf8.RuneCountInString(justification); !applicable && (n < 10 || n > MaxJustification || !catalog.PlainText(justification)) {
+	if n := utf8.RuneCountInString(justification); !applicable && (n < 10 || n > MaxJustification || !valid.PlainText(justification)) {
 		return apperr.Field("justification", "say why the requirement is not applicable, in 10 to %d characters; the justification is public", MaxJustification)
 	}
 	if _, err := s.checkRequirement(ctx, orgID, frameworkID, ref); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Relations an organisation may give its own mappings: from is equivalent
@@ -31,7 +32,7 @@ func (s *Service) AddMapping(ctx context.Context, orgID string, in MappingInput)
 	if !slices.Contains(Relations, in.Relation) {
 		return apperr.Field("relation", "relation %q is not one of %s", in.Relation, strings.Join(Relations, ", "))
 	}
-	if utf8.RuneCountInString(in.Note) > MaxJustification || !catalog.PlainText(in.Note) {
+	if utf8.RuneCountInString(in.Note) > MaxJustification || !valid.PlainText(in.Note) {
 		return apperr.Field("note", "the note is at most %d characters", MaxJustification)
 	}
 	if in.FromFramework == in.ToFramework && in.FromRef == in.ToRef {

@@ -8,25 +8,18 @@ import (
 	"strings"
 
 	"github.com/evident-isms/evident/internal/apperr"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 const controlColumns = `id, library_key, title, description, COALESCE(owner_id, ''), status, visibility, review_interval_days,
 	next_review_date, created_at, updated_at`
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func insertControl(ctx context.Context, q db.Querier, orgID string, c *Control) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO controls (id, org_id, library_key, title, description, owner_id, status, visibility,
 		review_interval_days, next_review_date, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		c.ID, orgID, c.LibraryKey, c.Title, c.Description, nullable(c.OwnerID), string(c.Status), string(c.Visibility),
+		c.ID, orgID, c.LibraryKey, c.Title, c.Description, db.NullIfEmpty(c.OwnerID), string(c.Status), string(c.Visibility),
 		c.ReviewIntervalDays, c.NextReviewDate, clock.Micros(c.CreatedAt), clock.Micros(c.UpdatedAt))
 	return err
 }
@@ -34,7 +27,7 @@ func insertControl(ctx context.Context, q db.Querier, orgID string, c *Control) 
 func updateControl(ctx context.Context, q db.Querier, orgID string, c *Control) error {
 	_, err := q.ExecContext(ctx, `UPDATE controls SET title = $3, description = $4, owner_id = $5, status = $6, visibility = $7,
 		review_interval_days = $8, next_review_date = $9, updated_at = $10 WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`,
-		orgID, c.ID, c.Title, c.Description, nullable(c.OwnerID), string(c.Status), string(c.Visibility), c.ReviewIntervalDays,
+		orgID, c.ID, c.Title, c.Description, db.NullIfEmpty(c.OwnerID), string(c.Status), string(c.Visibility), c.ReviewIntervalDays,
 		c.NextReviewDate, clock.Micros(c.UpdatedAt))
 	return err
 }
@@ -56,7 +49,7 @@ func scanControl(row interface{ Scan(...any) error }) (*Control, error) {
 func getControl(ctx context.Context, q db.Querier, orgID, id string) (*Control, error) {
 	// PostgreSQL refuses NUL and invalid UTF-8 with an error where SQLite
 	// finds nothing: such an id names no control.
-	if id == "" || len(id) > 64 || !catalog.PlainText(id) {
+	if id == "" || len(id) > 64 || !valid.PlainText(id) {
 		return nil, apperr.New(apperr.NotFound, "no such control")
 	}
 	c, err := scanControl(q.QueryRowContext(ctx, `SELECT `+controlColumns+` FROM controls

@@ -13,11 +13,11 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/check"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/job"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // An automated check is an evidence item of kind check: a target, the
@@ -116,10 +116,10 @@ func (in *CheckInput) validate() error {
 	if in.Title == "" {
 		in.Title = strings.ReplaceAll(in.Kind, "_", " ") + " check of " + in.Target
 	}
-	if utf8.RuneCountInString(in.Title) > MaxTitle || !catalog.PlainText(in.Title) {
+	if utf8.RuneCountInString(in.Title) > MaxTitle || !valid.PlainText(in.Title) {
 		return apperr.Field("title", "the title is text of at most %d characters", MaxTitle)
 	}
-	if utf8.RuneCountInString(in.Description) > MaxDescription || !catalog.PlainText(in.Description) {
+	if utf8.RuneCountInString(in.Description) > MaxDescription || !valid.PlainText(in.Description) {
 		return apperr.Field("description", "the description is text of at most %d characters", MaxDescription)
 	}
 	if in.IntervalMinutes == 0 {

@@ -13,13 +13,13 @@ import (
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/blob"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/check"
 	"github.com/evident-isms/evident/internal/clamav"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/job"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Kind is the kind of an evidence item.
@@ -180,9 +180,9 @@ func (in *Input) validate(now time.Time, loc *time.Location) error {
 		return apperr.Field("kind", "kind %q is not one of file, link, note, attestation", in.Kind)
 	}
 	switch {
-	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !catalog.PlainText(in.Title):
+	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !valid.PlainText(in.Title):
 		return apperr.Field("title", "evidence needs a title of 1 to %d characters", MaxTitle)
-	case utf8.RuneCountInString(in.Description) > MaxDescription || !catalog.PlainText(in.Description):
+	case utf8.RuneCountInString(in.Description) > MaxDescription || !valid.PlainText(in.Description):
 		return apperr.Field("description", "the description is text of at most %d characters", MaxDescription)
 	case len(in.ControlIDs) > MaxControls:
 		return apperr.Field("control_ids", "an item links to at most %d controls", MaxControls)
@@ -202,7 +202,7 @@ func (in *Input) validate(now time.Time, loc *time.Location) error {
 		}
 	case Attestation:
 		if in.AttestorName == "" || in.AttestorFirm == "" || utf8.RuneCountInString(in.AttestorName) > MaxName ||
-			utf8.RuneCountInString(in.AttestorFirm) > MaxName || !catalog.PlainText(in.AttestorName+in.AttestorFirm) {
+			utf8.RuneCountInString(in.AttestorFirm) > MaxName || !valid.PlainText(in.AttestorName+in.AttestorFirm) {
 			return apperr.Field("attestor_name", "an attestation names the independent person and firm (each 1 to %d characters)", MaxName)
 		}
 	}
@@ -245,7 +245,7 @@ func (in *Input) validate(now time.Time, loc *time.Location) error {
 }
 
 func checkURL(raw string) error {
-	if raw == "" || len(raw) > MaxURL || !catalog.PlainText(raw) {
+	if raw == "" || len(raw) > MaxURL || !valid.PlainText(raw) {
 		return apperr.Field("url", "a link needs a URL of at most %d characters", MaxURL)
 	}
 	lower := strings.ToLower(raw)

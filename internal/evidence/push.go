@@ -17,10 +17,10 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/check"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Pushed results: a CI job or a script reports pass or fail for a named
@@ -68,14 +68,14 @@ func (in *PushInput) validate() error {
 	if !checkName.MatchString(in.Check) {
 		return apperr.Field("check", "name the check with 1 to 100 letters, digits and . _ : / - (for example dependency-scan)")
 	}
-	if utf8.RuneCountInString(in.Summary) > maxSummary || !catalog.PlainText(in.Summary) {
+	if utf8.RuneCountInString(in.Summary) > maxSummary || !valid.PlainText(in.Summary) {
 		return apperr.Field("summary", "the summary is text of at most %d characters", maxSummary)
 	}
 	if len(in.Measured) > MaxMeasured {
 		return apperr.Field("measured", "at most %d measured values", MaxMeasured)
 	}
 	for k, v := range in.Measured {
-		if k == "" || len(k) > maxMeasuredKey || len(v) > maxMeasuredValue || !catalog.PlainText(k) || !catalog.PlainText(v) {
+		if k == "" || len(k) > maxMeasuredKey || len(v) > maxMeasuredValue || !valid.PlainText(k) || !valid.PlainText(v) {
 			return apperr.Field("measured", "measured values are names of at most %d and values of at most %d characters", maxMeasuredKey, maxMeasuredValue)
 		}
 	}
@@ -88,7 +88,7 @@ func (in *PushInput) validate() error {
 	if in.Title == "" {
 		in.Title = in.Check
 	}
-	if utf8.RuneCountInString(in.Title) > MaxTitle || !catalog.PlainText(in.Title) {
+	if utf8.RuneCountInString(in.Title) > MaxTitle || !valid.PlainText(in.Title) {
 		return apperr.Field("title", "the title is text of at most %d characters", MaxTitle)
 	}
 	if len(in.ControlIDs) > MaxControls {

@@ -15,11 +15,11 @@ import (
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/blob"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/filetype"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Reader says what the caller may see: restricted items need the
@@ -130,7 +130,7 @@ func withExtension(name, ext string) string {
 // cleanFilename keeps the base name of what the client sent, as text.
 func cleanFilename(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
-	if name == "." || name == "/" || !catalog.PlainText(name) {
+	if name == "." || name == "/" || !valid.PlainText(name) {
 		name = ""
 	}
 	if r := []rune(name); len(r) > 200 {

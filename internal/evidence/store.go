@@ -7,20 +7,13 @@ import (
 	"errors"
 
 	"github.com/evident-isms/evident/internal/apperr"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 const itemColumns = `id, kind, title, description, collected_on, valid_until, visibility, COALESCE(owner_id, ''), url,
 	attestor_name, attestor_firm, blob_sha256, blob_size, media_type, filename, scan_state, scan_detail, created_by, created_at, updated_at`
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
 
 func insertItem(ctx context.Context, q db.Querier, orgID string, it *Evidence) error {
 	f := it.File
@@ -32,7 +25,7 @@ func insertItem(ctx context.Context, q db.Querier, orgID string, it *Evidence) e
 		created_by, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		it.ID, orgID, string(it.Kind), it.Title, it.Description, it.CollectedOn, it.ValidUntil, string(it.Visibility),
-		nullable(it.OwnerID), it.URL, it.AttestorName, it.AttestorFirm, f.SHA256, f.Size, f.MediaType, f.Filename, f.ScanState,
+		db.NullIfEmpty(it.OwnerID), it.URL, it.AttestorName, it.AttestorFirm, f.SHA256, f.Size, f.MediaType, f.Filename, f.ScanState,
 		f.ScanDetail, it.CreatedBy, clock.Micros(it.UploadedAt), clock.Micros(it.UpdatedAt))
 	return err
 }
@@ -41,7 +34,7 @@ func updateItem(ctx context.Context, q db.Querier, orgID string, it *Evidence) e
 	_, err := q.ExecContext(ctx, `UPDATE evidence SET title = $3, description = $4, collected_on = $5, valid_until = $6,
 		visibility = $7, owner_id = $8, url = $9, attestor_name = $10, attestor_firm = $11, updated_at = $12
 		WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`,
-		orgID, it.ID, it.Title, it.Description, it.CollectedOn, it.ValidUntil, string(it.Visibility), nullable(it.OwnerID),
+		orgID, it.ID, it.Title, it.Description, it.CollectedOn, it.ValidUntil, string(it.Visibility), db.NullIfEmpty(it.OwnerID),
 		it.URL, it.AttestorName, it.AttestorFirm, clock.Micros(it.UpdatedAt))
 	return err
 }
@@ -186,5 +179,5 @@ func loadChecks(ctx context.Context, q db.Querier, orgID string, byID map[string
 // validID tells whether s can be an identifier at all: PostgreSQL refuses
 // NUL and invalid UTF-8 with an error where SQLite finds nothing.
 func validID(s string) bool {
-	return s != "" && len(s) <= 64 && catalog.PlainText(s)
+	return s != "" && len(s) <= 64 && valid.PlainText(s)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/keys"
 	"github.com/evident-isms/evident/internal/mail"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Service is the identity service.
@@ -126,7 +127,8 @@ func (s *Service) UserByEmail(ctx context.Context, q db.Querier, email string) (
 func CheckEmail(email string) error {
 	e := strings.TrimSpace(email)
 	at := strings.LastIndexByte(e, '@')
-	if len(e) > 254 || at < 1 || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n<>\"(),;:[]\\") || !strings.Contains(e[at:], ".") {
+	if len(e) > 254 || at < 1 || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n<>\"(),;:[]\\") || !strings.Contains(e[at:], ".") ||
+		!valid.PlainText(e) {
 		return apperr.Field("email", "%q is not an e-mail address", e)
 	}
 	return nil

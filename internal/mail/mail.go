@@ -141,7 +141,7 @@ func (m *Mailer) Enqueue(ctx context.Context, tx *db.Tx, msg Message) (string, e
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO mail_messages (id, org_id, recipient, subject, text_body, headers, state, last_error, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, 'queued', '', $7)`,
-		id, nullIfEmpty(msg.OrgID), addr.Address, msg.Subject, msg.Text, string(headers), clock.Micros(now))
+		id, db.NullIfEmpty(msg.OrgID), addr.Address, msg.Subject, msg.Text, string(headers), clock.Micros(now))
 	if err != nil {
 		return "", apperr.Wrap(err, "write mail message")
 	}
@@ -153,13 +153,6 @@ func (m *Mailer) Enqueue(ctx context.Context, tx *db.Tx, msg Message) (string, e
 
 type sendPayload struct {
 	MessageID string `json:"message_id"`
-}
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func (m *Mailer) send(ctx context.Context, j job.Job) error {

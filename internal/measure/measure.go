@@ -15,10 +15,10 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Category is a kind of measure, in the order the annex lists them.
@@ -123,7 +123,7 @@ func (in *Input) validate() error {
 	in.Custom = strings.TrimSpace(in.Custom)
 	switch {
 	case in.Category == Custom:
-		if in.Custom == "" || utf8.RuneCountInString(in.Custom) > 100 || !catalog.PlainText(in.Custom) {
+		if in.Custom == "" || utf8.RuneCountInString(in.Custom) > 100 || !valid.PlainText(in.Custom) {
 			return apperr.Field("custom_category", "a custom category needs a name of 1 to 100 characters")
 		}
 	case categoryRank(in.Category) == len(Categories):
@@ -132,9 +132,9 @@ func (in *Input) validate() error {
 		in.Custom = ""
 	}
 	switch {
-	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !catalog.PlainText(in.Title):
+	case in.Title == "" || utf8.RuneCountInString(in.Title) > MaxTitle || !valid.PlainText(in.Title):
 		return apperr.Field("title", "a measure needs a title of 1 to %d characters", MaxTitle)
-	case utf8.RuneCountInString(in.Description) > MaxDescription || !catalog.PlainText(in.Description):
+	case utf8.RuneCountInString(in.Description) > MaxDescription || !valid.PlainText(in.Description):
 		return apperr.Field("description", "the description is text of at most %d characters", MaxDescription)
 	case len(in.ControlIDs) > MaxControls:
 		return apperr.Field("control_ids", "a measure links to at most %d controls", MaxControls)
@@ -238,7 +238,7 @@ func (s *Service) link(ctx context.Context, tx *db.Tx, orgID, id string, control
 			continue
 		}
 		seen[c] = true
-		if len(c) > 64 || !catalog.PlainText(c) {
+		if len(c) > 64 || !valid.PlainText(c) {
 			return nil, apperr.Field("control_ids", "%q is not a control identifier", c)
 		}
 		var one int

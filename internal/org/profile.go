@@ -6,22 +6,20 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // The organisation's public profile: where it is hosted, how to reach its
@@ -164,28 +162,6 @@ func NewProfileService(d *db.DB, c clock.Clock, a *audit.Log) *ProfileService {
 
 // ---- validation ----------------------------------------------------------------
 
-func checkText(field, v string, max int, required bool) error {
-	if required && v == "" || utf8.RuneCountInString(v) > max || !catalog.PlainText(v) {
-		if required {
-			return apperr.Field(field, "%s is required: text of 1 to %d characters", field, max)
-		}
-		return apperr.Field(field, "%s is text of at most %d characters", field, max)
-	}
-	return nil
-}
-
-// checkHTTPS accepts "" or an https URL with a host.
-func checkHTTPS(field, v string) error {
-	if v == "" {
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || len(v) > 2048 || !catalog.PlainText(v) || strings.ContainsAny(v, " \t\r\n") || u.Scheme != "https" || u.Host == "" {
-		return apperr.Field(field, "%s must be an https URL of at most 2,048 characters", field)
-	}
-	return nil
-}
-
 var emailShape = regexp.MustCompile(`^[^@\s<>()",;]+@[^@\s<>()",;]+\.[^@\s<>()",;.]+$`)
 
 func checkEmail(field, v string) error {
@@ -236,7 +212,7 @@ func (p *Profile) validate() error {
 	}
 	var err error
 	if p.HostingRegions, err = cleanTexts("hosting_regions", p.HostingRegions, 20, func(v string) (string, error) {
-		return v, checkText("hosting_regions", v, 100, true)
+		return v, valid.Text("hosting_regions", v, 100, true)
 	}); err != nil {
 		return err
 	}
@@ -250,13 +226,13 @@ func (p *Profile) validate() error {
 		return err
 	}
 	return firstError(
-		checkText("hosting_provider", p.HostingProvider, maxShort, false),
-		checkText("architecture", p.Architecture, MaxProfileText, false),
+		valid.Text("hosting_provider", p.HostingProvider, maxShort, false),
+		valid.Text("architecture", p.Architecture, MaxProfileText, false),
 		checkEmail("security_email", p.SecurityEmail),
-		checkHTTPS("security_url", p.SecurityURL),
-		checkHTTPS("openpgp_key_url", p.OpenPGPKeyURL),
-		checkHTTPS("disclosure_policy_url", p.DisclosurePolicyURL),
-		checkHTTPS("acknowledgements_url", p.AcknowledgementsURL),
+		valid.URL("security_url", p.SecurityURL, true),
+		valid.URL("openpgp_key_url", p.OpenPGPKeyURL, true),
+		valid.URL("disclosure_policy_url", p.DisclosurePolicyURL, true),
+		valid.URL("acknowledgements_url", p.AcknowledgementsURL, true),
 	)
 }
 
@@ -297,23 +273,23 @@ func (in *CertificationInput) validate() error {
 		in.Scope = ""
 	}
 	if err := firstError(
-		checkText("name", in.Name, maxShort, true),
+		valid.Text("name", in.Name, maxShort, true),
 		checkDate("issued_on", in.IssuedOn, false),
 		checkDate("expires_on", in.ExpiresOn, false),
-		checkText("report_evidence_id", in.ReportEvidenceID, 64, false),
-		checkText("certificate_number", in.CertificateNumber, maxShort, iso),
-		checkText("certification_body", in.CertificationBody, maxShort, iso),
-		checkText("accreditation_body", in.AccreditationBody, maxShort, false),
-		checkText("scope", in.Scope, MaxProfileText, false),
-		checkText("soa_version", in.SoAVersion, 100, false),
-		checkHTTPS("register_url", in.RegisterURL),
+		valid.Text("report_evidence_id", in.ReportEvidenceID, 64, false),
+		valid.Text("certificate_number", in.CertificateNumber, maxShort, iso),
+		valid.Text("certification_body", in.CertificationBody, maxShort, iso),
+		valid.Text("accreditation_body", in.AccreditationBody, maxShort, false),
+		valid.Text("scope", in.Scope, MaxProfileText, false),
+		valid.Text("soa_version", in.SoAVersion, 100, false),
+		valid.URL("register_url", in.RegisterURL, true),
 		checkDate("period_start", in.PeriodStart, soc),
 		checkDate("period_end", in.PeriodEnd, soc),
-		checkText("audit_firm", in.AuditFirm, maxShort, soc),
-		checkText("cuecs", in.CUECs, MaxProfileText, false),
-		checkText("carve_outs", in.CarveOuts, MaxProfileText, false),
+		valid.Text("audit_firm", in.AuditFirm, maxShort, soc),
+		valid.Text("cuecs", in.CUECs, MaxProfileText, false),
+		valid.Text("carve_outs", in.CarveOuts, MaxProfileText, false),
 		checkDate("bridge_letter_until", in.BridgeLetterUntil, false),
-		checkText("firm", in.Firm, maxShort, pen),
+		valid.Text("firm", in.Firm, maxShort, pen),
 		checkDate("tested_on", in.TestedOn, pen),
 	); err != nil {
 		return err
@@ -353,9 +329,9 @@ func (in *RoadmapInput) validate() error {
 		return apperr.Field("status", "status %q is none of planned, in_progress, done", in.Status)
 	}
 	return firstError(
-		checkText("title", in.Title, maxShort, true),
-		checkText("description", in.Description, MaxProfileText, false),
-		checkText("target", in.Target, 100, false),
+		valid.Text("title", in.Title, maxShort, true),
+		valid.Text("description", in.Description, MaxProfileText, false),
+		valid.Text("target", in.Target, 100, false),
 	)
 }
 
@@ -370,23 +346,6 @@ func GDPRArticleTitle(article string) (string, bool) {
 }
 
 // ---- profile -----------------------------------------------------------------
-
-func jsonList(l []string) string {
-	if l == nil {
-		l = []string{}
-	}
-	b, _ := json.Marshal(l)
-	return string(b)
-}
-
-func fromJSONList(s string) []string {
-	out := []string{}
-	_ = json.Unmarshal([]byte(s), &out)
-	if out == nil {
-		out = []string{}
-	}
-	return out
-}
 
 // Get returns the organisation's profile, empty when none was set.
 func (s *ProfileService) Get(ctx context.Context, orgID string) (*Profile, error) {
@@ -404,7 +363,7 @@ func (s *ProfileService) Get(ctx context.Context, orgID string) (*Profile, error
 		return nil, apperr.Wrap(err, "read profile")
 	}
 	at := clock.FromMicros(updated)
-	p.HostingRegions, p.PreferredLanguages, p.UpdatedAt = fromJSONList(regions), fromJSONList(langs), &at
+	p.HostingRegions, p.PreferredLanguages, p.UpdatedAt = db.ParseJSONList(regions), db.ParseJSONList(langs), &at
 	return &p, nil
 }
 
@@ -422,15 +381,18 @@ func (s *ProfileService) Set(ctx context.Context, orgID string, p Profile) (*Pro
 			openpgp_key_url = excluded.openpgp_key_url, disclosure_policy_url = excluded.disclosure_policy_url,
 			acknowledgements_url = excluded.acknowledgements_url, preferred_languages = excluded.preferred_languages,
 			updated_at = excluded.updated_at`,
-			orgID, p.HostingProvider, jsonList(p.HostingRegions), p.Architecture, p.SecurityEmail, p.SecurityURL, p.OpenPGPKeyURL,
-			p.DisclosurePolicyURL, p.AcknowledgementsURL, jsonList(p.PreferredLanguages), clock.Micros(s.clock.Now())); err != nil {
+			orgID, p.HostingProvider, db.JSONList(p.HostingRegions), p.Architecture, p.SecurityEmail, p.SecurityURL, p.OpenPGPKeyURL,
+			p.DisclosurePolicyURL, p.AcknowledgementsURL, db.JSONList(p.PreferredLanguages), clock.Micros(s.clock.Now())); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "profile.update", TargetType: "org", TargetID: orgID,
 			Fields: map[string]any{"hosting_provider": p.HostingProvider, "hosting_regions": p.HostingRegions,
-				"architecture": p.Architecture, "security_email": p.SecurityEmail, "security_url": p.SecurityURL,
+				"architecture": p.Architecture, "security_url": p.SecurityURL,
 				"openpgp_key_url": p.OpenPGPKeyURL, "disclosure_policy_url": p.DisclosurePolicyURL,
-				"acknowledgements_url": p.AcknowledgementsURL, "preferred_languages": p.PreferredLanguages}})
+				"acknowledgements_url": p.AcknowledgementsURL, "preferred_languages": p.PreferredLanguages},
+			// The contact address may name a person: a commitment, like every
+			// personal value of the chain (it is in the personal-data registry).
+			Personal: map[string]string{"security_email": p.SecurityEmail}})
 	})
 	if err != nil {
 		return nil, apperr.Wrap(err, "set profile")
@@ -445,19 +407,16 @@ const certColumns = `kind, name, issued_on, expires_on, public, report_evidence_
 	carve_outs, bridge_letter_until, firm, tested_on, open_critical, open_high, open_medium, open_low`
 
 func certValues(in CertificationInput) []any {
-	return []any{in.Kind, in.Name, in.IssuedOn, in.ExpiresOn, in.Public, nullable(in.ReportEvidenceID), in.CertificateNumber,
+	return []any{in.Kind, in.Name, in.IssuedOn, in.ExpiresOn, in.Public, db.NullIfEmpty(in.ReportEvidenceID), in.CertificateNumber,
 		in.CertificationBody, in.AccreditationBody, in.Scope, in.SoAVersion, in.RegisterURL, in.SOC2Type, in.PeriodStart, in.PeriodEnd,
 		in.AuditFirm, in.Opinion, in.Exceptions, in.CUECs, in.CarveOuts, in.BridgeLetterUntil, in.Firm, in.TestedOn, in.OpenCritical,
 		in.OpenHigh, in.OpenMedium, in.OpenLow}
 }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
+// certFields is a certification's fields for the audit entry, as the API
+// names them, except name: the audit log takes "name" for a person's and
+// keeps only a commitment of it, and a certification's name must stay
+// readable.
 func certFields(in CertificationInput) map[string]any {
 	b, _ := json.Marshal(in)
 	out := map[string]any{}
@@ -470,6 +429,8 @@ func certFields(in CertificationInput) map[string]any {
 			out[k] = int(i)
 		}
 	}
+	out["certification_name"] = out["name"]
+	delete(out, "name")
 	return out
 }
 
@@ -756,7 +717,7 @@ func (s *ProfileService) SetGDPR(ctx context.Context, orgID, article, text strin
 		return apperr.Field("article", "article %q is none of 15, 17, 28, 30, 32, 33-34", article)
 	}
 	text = strings.TrimSpace(text)
-	if err := checkText("text", text, MaxCommitmentText, false); err != nil {
+	if err := valid.Text("text", text, MaxCommitmentText, false); err != nil {
 		return err
 	}
 	return apperr.Wrap(s.db.InTx(ctx, func(tx *db.Tx) error {

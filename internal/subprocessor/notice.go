@@ -12,11 +12,11 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/i18n"
 	"github.com/evident-isms/evident/internal/subscriber"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Change notices. Customers of a processor are owed notice before a
@@ -145,7 +145,7 @@ func effectiveDate(t Terms, days int, now time.Time, loc *time.Location) (string
 	t.EffectiveOn, t.Reason = strings.TrimSpace(t.EffectiveOn), strings.TrimSpace(t.Reason)
 	today := clock.DateIn(now, loc)
 	earliest := clock.DateIn(now.In(loc).AddDate(0, 0, days), loc)
-	if utf8.RuneCountInString(t.Reason) > 1000 || !catalog.PlainText(t.Reason) {
+	if utf8.RuneCountInString(t.Reason) > 1000 || !valid.PlainText(t.Reason) {
 		return "", "", apperr.Field("notice_reason", "the reason is text of at most 1,000 characters")
 	}
 	if t.EffectiveOn == "" {
@@ -301,7 +301,7 @@ const MaxObjection = 5000
 // replaces the reason.
 func (s *Service) Object(ctx context.Context, orgID, noticeID, email, reason string) error {
 	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > MaxObjection || !utf8.ValidString(reason) {
+	if utf8.RuneCountInString(reason) > MaxObjection || !valid.PlainText(reason) {
 		return apperr.Field("reason", "the reason is at most %d characters", MaxObjection)
 	}
 	return apperr.Wrap(s.db.InTx(ctx, func(tx *db.Tx) error {

@@ -7,20 +7,18 @@ package subprocessor
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Subprocessor is one subprocessor of an organisation.
@@ -57,27 +55,6 @@ var (
 	statuses       = []string{"planned", "active", "removed"}
 )
 
-func text(field, v string, max int, required bool) error {
-	if required && v == "" || utf8.RuneCountInString(v) > max || !catalog.PlainText(v) {
-		if required {
-			return apperr.Field(field, "%s is required: text of 1 to %d characters", field, max)
-		}
-		return apperr.Field(field, "%s is text of at most %d characters", field, max)
-	}
-	return nil
-}
-
-func checkURL(field, v string) error {
-	if v == "" {
-		return nil
-	}
-	if len(v) > 2048 || !catalog.PlainText(v) || strings.ContainsAny(v, " \t\r\n") ||
-		!strings.HasPrefix(strings.ToLower(v), "https://") && !strings.HasPrefix(strings.ToLower(v), "http://") {
-		return apperr.Field(field, "%s must be an http(s) URL of at most 2,048 characters", field)
-	}
-	return nil
-}
-
 func cleanList(field string, list []string, max int, pattern *regexp.Regexp) ([]string, error) {
 	out := []string{}
 	seen := map[string]bool{}
@@ -92,7 +69,7 @@ func cleanList(field string, list []string, max int, pattern *regexp.Regexp) ([]
 		if pattern != nil && !pattern.MatchString(v) {
 			return nil, apperr.Field(field, "%q is not an ISO 3166-1 alpha-2 country code such as FR or US", v)
 		}
-		if err := text(field, v, 100, true); err != nil {
+		if err := valid.Text(field, v, 100, true); err != nil {
 			return nil, err
 		}
 		seen[v] = true
@@ -123,8 +100,8 @@ func (in *Input) validate() error {
 		in.Visibility = "public"
 	}
 	for _, err := range []error{
-		text("name", in.Name, 200, true), text("purpose", in.Purpose, 2000, true), text("function", in.Function, 200, false),
-		text("category", in.Category, 100, false), checkURL("dpa_url", in.DPAURL), checkURL("website", in.Website),
+		valid.Text("name", in.Name, 200, true), valid.Text("purpose", in.Purpose, 2000, true), valid.Text("function", in.Function, 200, false),
+		valid.Text("category", in.Category, 100, false), valid.URL("dpa_url", in.DPAURL, false), valid.URL("website", in.Website, false),
 	} {
 		if err != nil {
 			return err
@@ -174,18 +151,6 @@ func NewService(d *db.DB, c clock.Clock, a *audit.Log) *Service {
 	return &Service{db: d, clock: c, audit: a}
 }
 
-func jsonList(l []string) string {
-	b, _ := json.Marshal(l)
-	return string(b)
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func fields(s *Subprocessor) map[string]any {
 	return map[string]any{"subprocessor_name": s.Name, "lei": s.LEI, "purpose": s.Purpose, "function": s.Function,
 		"data_categories": s.DataCategories, "processing_countries": s.ProcessingCountries, "storage_countries": s.StorageCountries,
@@ -228,8 +193,8 @@ func (s *Service) Create(ctx context.Context, orgID string, in Input, terms Term
 		if _, err := tx.ExecContext(ctx, `INSERT INTO subprocessors (id, org_id, parent_id, name, lei, purpose, function, data_categories,
 			processing_countries, storage_countries, transfer_mechanism, dpa_status, dpa_url, website, category, status, visibility, since,
 			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)`,
-			in.ID, orgID, nullable(in.ParentID), in.Name, in.LEI, in.Purpose, in.Function, jsonList(in.DataCategories),
-			jsonList(in.ProcessingCountries), jsonList(in.StorageCountries), in.TransferMechanism, in.DPAStatus, in.DPAURL, in.Website,
+			in.ID, orgID, db.NullIfEmpty(in.ParentID), in.Name, in.LEI, in.Purpose, in.Function, db.JSONList(in.DataCategories),
+			db.JSONList(in.ProcessingCountries), db.JSONList(in.StorageCountries), in.TransferMechanism, in.DPAStatus, in.DPAURL, in.Website,
 			in.Category, in.Status, in.Visibility, in.Since, clock.Micros(now)); err != nil {
 			return err
 		}
@@ -263,8 +228,8 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, terms 
 		res, err := tx.ExecContext(ctx, `UPDATE subprocessors SET parent_id = $3, name = $4, lei = $5, purpose = $6, function = $7,
 			data_categories = $8, processing_countries = $9, storage_countries = $10, transfer_mechanism = $11, dpa_status = $12,
 			dpa_url = $13, website = $14, category = $15, status = $16, visibility = $17, since = $18, updated_at = $19
-			WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`, orgID, id, nullable(in.ParentID), in.Name, in.LEI, in.Purpose,
-			in.Function, jsonList(in.DataCategories), jsonList(in.ProcessingCountries), jsonList(in.StorageCountries),
+			WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`, orgID, id, db.NullIfEmpty(in.ParentID), in.Name, in.LEI, in.Purpose,
+			in.Function, db.JSONList(in.DataCategories), db.JSONList(in.ProcessingCountries), db.JSONList(in.StorageCountries),
 			in.TransferMechanism, in.DPAStatus, in.DPAURL, in.Website, in.Category, in.Status, in.Visibility, in.Since,
 			clock.Micros(s.clock.Now()))
 		if err != nil {
@@ -348,10 +313,7 @@ func scanSubprocessor(r interface{ Scan(...any) error }) (*Subprocessor, error) 
 		&sp.DPAStatus, &sp.DPAURL, &sp.Website, &sp.Category, &sp.Status, &sp.Visibility, &sp.Since, &created, &updated); err != nil {
 		return nil, err
 	}
-	// Written by this package as JSON lists; a bad value reads as empty.
-	_ = json.Unmarshal([]byte(dc), &sp.DataCategories)
-	_ = json.Unmarshal([]byte(pc), &sp.ProcessingCountries)
-	_ = json.Unmarshal([]byte(sc), &sp.StorageCountries)
+	sp.DataCategories, sp.ProcessingCountries, sp.StorageCountries = db.ParseJSONList(dc), db.ParseJSONList(pc), db.ParseJSONList(sc)
 	sp.CreatedAt, sp.UpdatedAt = clock.FromMicros(created), clock.FromMicros(updated)
 	return &sp, nil
 }

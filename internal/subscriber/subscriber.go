@@ -14,7 +14,6 @@ package subscriber
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -215,7 +214,7 @@ func (s *Service) Subscribe(ctx context.Context, orgID string, req Request) erro
 				consent_at = CASE WHEN subscribers.state = 'confirmed' THEN subscribers.consent_at ELSE NULL END,
 				state = CASE WHEN subscribers.state = 'confirmed' THEN 'confirmed' ELSE 'pending' END,
 				inactive_since = CASE WHEN subscribers.state = 'confirmed' THEN NULL ELSE excluded.inactive_since END
-			RETURNING id`, id, orgID, email, norm, lang, jsonList(topics), us).Scan(&id)
+			RETURNING id`, id, orgID, email, norm, lang, db.JSONList(topics), us).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -390,7 +389,7 @@ func (s *Service) fanOut(ctx context.Context, j job.Job) error {
 			rows.Close()
 			return err
 		}
-		if slices.Contains(parseList(topics), a.Topic) {
+		if slices.Contains(db.ParseJSONList(topics), a.Topic) {
 			ids = append(ids, id)
 		}
 	}
@@ -522,7 +521,7 @@ func scan(r scanner) (*Subscriber, error) {
 	if err := r.Scan(&sub.ID, &sub.Email, &sub.Lang, &topics, &pending, &sub.State, &requested, &consent, &created, &updated); err != nil {
 		return nil, err
 	}
-	sub.Topics, sub.PendingTopics = parseList(topics), parseList(pending)
+	sub.Topics, sub.PendingTopics = db.ParseJSONList(topics), db.ParseJSONList(pending)
 	sub.RequestedAt, sub.CreatedAt, sub.UpdatedAt = clock.FromMicros(requested), clock.FromMicros(created), clock.FromMicros(updated)
 	if consent.Valid {
 		t := clock.FromMicros(consent.Int64)
@@ -545,14 +544,3 @@ func orgNames(ctx context.Context, q db.Querier, orgID string) (name, slug strin
 }
 
 func join(parts ...string) string { return strings.Join(parts, "|") }
-
-func jsonList(l []string) string {
-	b, _ := json.Marshal(l)
-	return string(b)
-}
-
-func parseList(s string) []string {
-	out := []string{}
-	_ = json.Unmarshal([]byte(s), &out)
-	return out
-}

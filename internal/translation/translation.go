@@ -19,9 +19,9 @@ import (
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
-	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
+	"github.com/evident-isms/evident/internal/valid"
 )
 
 // Languages are the languages public pages are shown in.
@@ -204,7 +204,7 @@ func (s *Service) Set(ctx context.Context, orgID, entityName, entityID, field, l
 		return err
 	}
 	text = strings.TrimSpace(text)
-	if utf8.RuneCountInString(text) > f.Max || !catalog.PlainText(text) {
+	if utf8.RuneCountInString(text) > f.Max || !valid.PlainText(text) {
 		return apperr.Field("text", "the %s is text of at most %d characters", field, f.Max)
 	}
 	return apperr.Wrap(s.db.InTx(ctx, func(tx *db.Tx) error {

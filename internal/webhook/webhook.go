@@ -191,11 +191,6 @@ func fields(in *Input) map[string]any {
 	return map[string]any{"url_origin": origin(in.URL), "description": in.Description, "topics": in.Topics, "active": in.Active}
 }
 
-func jsonList(l []string) string {
-	b, _ := json.Marshal(l)
-	return string(b)
-}
-
 // Create adds an endpoint and returns it with its signing secret, which is
 // shown this once and stored only sealed.
 func (s *Service) Create(ctx context.Context, orgID string, in Input) (*Endpoint, string, error) {
@@ -209,7 +204,7 @@ func (s *Service) Create(ctx context.Context, orgID string, in Input) (*Endpoint
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, org_id, url, description, topics, secret_sealed, active,
 			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-			e.ID, orgID, e.URL, e.Description, jsonList(e.Topics), s.keys.Seal(raw, secretColumn.AAD(e.ID)), e.Active,
+			e.ID, orgID, e.URL, e.Description, db.JSONList(e.Topics), s.keys.Seal(raw, secretColumn.AAD(e.ID)), e.Active,
 			clock.Micros(now)); err != nil {
 			return err
 		}
@@ -230,7 +225,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input) (*Endp
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $3, description = $4, topics = $5, active = $6, updated_at = $7
 			WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`,
-			orgID, id, in.URL, in.Description, jsonList(in.Topics), in.Active, clock.Micros(s.clock.Now()))
+			orgID, id, in.URL, in.Description, db.JSONList(in.Topics), in.Active, clock.Micros(s.clock.Now()))
 		if err != nil {
 			return err
 		}
