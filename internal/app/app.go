@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		scanner = &clamav.Client{Addr: cfg.ClamAVAddr}
 	}
 	a.Evidence = evidence.NewService(d, clk, a.Audit, evidence.Config{Blobs: a.Blobs, Scanner: scanner,
-		MaxBytes: int64(cfg.MaxUploadMB) << 20})
+		MaxBytes: int64(cfg.MaxUploadMB) << 20, Log: log})
 	a.Controls.SetEvidenceSource(a.Evidence)
 	a.Measures = measure.NewService(d, clk, a.Audit, a.Controls)
 	a.Subprocessors = subprocessor.NewService(d, clk, a.Audit)

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"strings"
 	"time"
 
 	"github.com/evident-isms/evident/internal/catalog"
@@ -24,6 +25,12 @@ const (
 	Gap            State = "gap"             // a requirement no control addresses
 	NotApplicable  State = "not_applicable"  // marked not applicable, with a justification
 )
+
+// Label is the state in words, the same on every page and in every export
+// (DESIGN.md: states read alike everywhere).
+func (s State) Label() string {
+	return strings.ReplaceAll(string(s), "_", " ")
+}
 
 // ControlStates lists the control states, worst first.
 var ControlStates = []State{Failing, NotImplemented, Stale, Unevidenced, Evidenced, Verified}

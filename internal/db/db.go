@@ -294,6 +294,13 @@ func IsUniqueViolation(err error) bool {
 	return hasCode(err, "23505", sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+// IsInvalidText tells whether err is PostgreSQL refusing a text value it
+// cannot store: a NUL byte in an id or a filter, which SQLite would take.
+// It is the caller's input, never the server's fault.
+func IsInvalidText(err error) bool {
+	return hasCode(err, "22021")
+}
+
 // IsForeignKeyViolation tells whether err is a foreign-key violation, such as
 // a reference to another organisation's row.
 func IsForeignKeyViolation(err error) bool {

@@ -115,10 +115,13 @@ var PersonalData = []TableData{
 	{Table: "org_mappings"},
 	{Table: "translations"},
 	{
-		Table:     "evidence",
-		Personal:  []string{"attestor_name"},
-		Purpose:   "name the independent party who attested a control, as auditors expect",
-		KeptWhile: "the evidence item exists",
+		Table:    "evidence",
+		Personal: []string{"attestor_name"},
+		Purpose:  "name the independent party who attested a control, as auditors expect",
+		// Kept while the item lives (deleted_at is NULL); deleted items are
+		// only marked, so the name goes a month after the deletion.
+		Retain: &Retention{After: "deleted_at", Keep: 30 * 24 * time.Hour, Action: Anonymise,
+			Why: "kept while the item lives; a deleted item's attestor is not needed once the deletion is settled"},
 	},
 	{Table: "evidence_controls"},
 	{Table: "checks"},

@@ -6,6 +6,7 @@
 package evidence
 
 import (
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -140,13 +141,15 @@ type Service struct {
 	maxBytes int64
 	runner   *check.Runner // nil until SetChecks
 	queue    *job.Queue
+	log      *slog.Logger
 }
 
 // Config configures the service.
 type Config struct {
 	Blobs    blob.Store
 	Scanner  *clamav.Client
-	MaxBytes int64 // upload limit; default DefaultMaxBytes
+	MaxBytes int64        // upload limit; default DefaultMaxBytes
+	Log      *slog.Logger // where scanner failures go; default slog.Default()
 }
 
 // DefaultMaxBytes is the default upload limit.
@@ -157,7 +160,10 @@ func NewService(d *db.DB, c clock.Clock, a *audit.Log, cfg Config) *Service {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
-	return &Service{db: d, clock: c, audit: a, blobs: cfg.Blobs, scanner: cfg.Scanner, maxBytes: cfg.MaxBytes}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Service{db: d, clock: c, audit: a, blobs: cfg.Blobs, scanner: cfg.Scanner, maxBytes: cfg.MaxBytes, log: cfg.Log}
 }
 
 // MaxBytes is the upload limit.

@@ -15,6 +15,7 @@ import (
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/blob"
+	"github.com/evident-isms/evident/internal/clamav"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
@@ -105,9 +106,15 @@ func (s *Service) scan(ctx context.Context, orgID, sha string) (state, detail st
 	}
 	defer rc.Close()
 	res, err := s.scanner.Scan(ctx, rc)
+	// The detail reaches the API, the console and the audit chain: a fixed
+	// sentence, never the scanner's address or error text, which go to the
+	// operator's log.
 	switch {
+	case errors.Is(err, clamav.ErrSizeLimit):
+		return Quarantined, "the file is larger than the virus scanner accepts, so it was not scanned"
 	case err != nil:
-		return Quarantined, "the virus scan failed: " + err.Error()
+		s.log.Error("virus scan failed", "org", orgID, "sha256", sha, "err", err)
+		return Quarantined, "the virus scan failed; the operator's log has the cause"
 	case !res.Clean:
 		return Quarantined, "malware found: " + res.Signature
 	}

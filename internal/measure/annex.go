@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/pdf"
 )
 
@@ -14,12 +13,6 @@ import (
 // the state its controls show today, so that the annex never claims more
 // than the posture.
 
-// stateLabels are the words the annex uses for control states.
-var stateLabels = map[control.State]string{
-	control.Failing: "failing", control.NotImplemented: "not implemented", control.Stale: "evidence expired",
-	control.Unevidenced: "not evidenced", control.Evidenced: "evidenced", control.Verified: "verified",
-}
-
 // backing says in words what a measure's controls show.
 func backing(m Measure) string {
 	if len(m.Controls) == 0 {
@@ -27,7 +20,7 @@ func backing(m Measure) string {
 	}
 	var parts []string
 	for _, c := range m.Controls {
-		parts = append(parts, c.Title+": "+stateLabels[c.State])
+		parts = append(parts, c.Title+": "+c.State.Label())
 	}
 	return "Controls: " + strings.Join(parts, "; ") + "."
 }

@@ -67,7 +67,7 @@ func TestMeasures(t *testing.T) {
 			t.Fatalf("public list (annex order, private controls left out): %+v %v", public, err)
 		}
 		md := string(AnnexMarkdown("Acme", public, clk.Now()))
-		for _, want := range []string{"## Encryption in transit", "### TLS 1.2 or newer", "TLS everywhere: not evidenced", "## Clean desk", "2026-11-23"} {
+		for _, want := range []string{"## Encryption in transit", "### TLS 1.2 or newer", "TLS everywhere: unevidenced", "## Clean desk", "2026-11-23"} {
 			if !strings.Contains(md, want) {
 				t.Errorf("annex lacks %q:\n%s", want, md)
 			}

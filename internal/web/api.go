@@ -70,6 +70,7 @@ func codeForStatus(status int) string {
 // problemOf converts a service error for huma, logging internal ones.
 func problemOf(ctx context.Context, err error) error {
 	info := InfoFrom(ctx)
+	err = inputError(err)
 	code := apperr.CodeOf(err)
 	if code == apperr.Internal {
 		info.logger().Error("internal error", "request_id", info.ID, "route", info.Route, "err", err.Error())

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/evident-isms/evident/internal/apperr"
+	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/i18n"
 	"github.com/evident-isms/evident/internal/identity"
 )
@@ -60,6 +61,16 @@ type Problem struct {
 	RequestID string `json:"request_id"`
 }
 
+// inputError turns a database refusal of the caller's own text (a NUL byte
+// in an id, which PostgreSQL cannot store) into the caller's mistake, in one
+// place rather than before every query that takes an id.
+func inputError(err error) error {
+	if apperr.CodeOf(err) == apperr.Internal && db.IsInvalidText(err) {
+		return &apperr.Error{Code: apperr.Invalid, Message: "The request contains a character that is not allowed (a NUL byte).", Err: err}
+	}
+	return err
+}
+
 // Error answers a request with err: a problem document for API clients, an
 // error page for browsers. An internal error is logged with the request id
 // and shown only as a generic sentence with that id.
@@ -90,6 +101,7 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &tooLarge) {
 		err = errTooLarge
 	}
+	err = inputError(err)
 	code := apperr.CodeOf(err)
 	status := StatusOf(code)
 	switch {

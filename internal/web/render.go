@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/i18n"
 	"github.com/evident-isms/evident/internal/identity"
 )
@@ -49,8 +50,10 @@ var funcs = template.FuncMap{
 		return i18n.Name(code)
 	},
 	"allowed": identity.Allowed,
-	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"eq2":     func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+	// stateLabel is a posture state in words, as exports write it.
+	"stateLabel": func(s any) string { return control.State(fmt.Sprint(s)).Label() },
+	"date":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"eq2":        func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 	// dict passes several values to a partial: dict "Key" value "Key2" value2.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/clock"
@@ -315,5 +318,25 @@ func TestLanguageSwitcherKeepsTheQuery(t *testing.T) {
 		if want := `href="` + tt.want + `" hreflang="fr"`; !strings.Contains(page, want) {
 			t.Errorf("%s: no %s in the switcher", tt.target, want)
 		}
+	}
+}
+
+// PostgreSQL refusing a NUL byte the caller sent (in an id, say) is the
+// caller's mistake: 400, never 500, on the console as on the API.
+func TestInvalidTextIsTheCallersMistake(t *testing.T) {
+	refused := apperr.Wrap(fmt.Errorf("get framework: %w", &pgconn.PgError{Code: "22021", Message: "invalid byte sequence for encoding \"UTF8\": 0x00"}), "read framework")
+	for _, accept := range []string{"text/html", "application/json"} {
+		r := httptest.NewRequest("GET", "/api/v1/frameworks/x", nil)
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		web.Error(w, r, refused)
+		if w.Code != http.StatusBadRequest || strings.Contains(w.Body.String(), "0x00") {
+			t.Errorf("%s: %d %s", accept, w.Code, w.Body)
+		}
+	}
+	w := httptest.NewRecorder()
+	web.Error(w, httptest.NewRequest("GET", "/", nil), apperr.Wrap(&pgconn.PgError{Code: "57014"}, "read"))
+	if w.Code != http.StatusInternalServerError {
+		t.Errorf("another database error: %d", w.Code)
 	}
 }
