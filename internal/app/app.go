@@ -147,6 +147,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors, Webhooks: a.Webhooks, Subscribers: a.Subscribers,
 		Profile: a.Profile, Translations: translation.NewService(d, clk, a.Audit),
 	})
+	if cfg.PublicOrg != "" {
+		if _, err := a.Orgs.BySlug(ctx, cfg.PublicOrg); apperr.CodeOf(err) == apperr.NotFound {
+			// Not an error: the operator may create it next.
+			log.Warn("--public-org names no organisation yet: security.txt answers 404 until it exists", "slug", cfg.PublicOrg)
+		}
+	}
 	return a, nil
 }
 

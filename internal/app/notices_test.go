@@ -403,8 +403,11 @@ func TestSubscriptionFormIsRateLimited(t *testing.T) {
 		}
 		clk.Advance(time.Minute)
 	}
-	if code := subscribe("late@example.com"); code != http.StatusTooManyRequests {
-		t.Fatalf("the 11th request of one client in an hour: %d, want 429", code)
+	refused := public(a, "POST", "/t/acme/subscribe", url.Values{"email": {"late@example.com"}, "topics": {"subprocessors"}},
+		map[string]string{"Accept-Language": "fr"})
+	if refused.Code != http.StatusTooManyRequests || refused.Header().Get("Retry-After") == "" ||
+		!strings.Contains(refused.Body.String(), "Trop de demandes") {
+		t.Fatalf("the 11th request of one client in an hour: %d, want 429 in French with Retry-After", refused.Code)
 	}
 	drain(t, a)
 	if n := len(in.take()); n != 10 {

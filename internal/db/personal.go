@@ -165,7 +165,7 @@ var PersonalData = []TableData{
 	{Table: "subprocessor_notices"},
 	{
 		Table:    "objections",
-		Personal: []string{"email"},
+		Personal: []string{"email", "email_norm"},
 		Purpose:  "let the organisation answer a customer who objects to a subprocessor change",
 		Retain: &Retention{After: "created_at", Keep: 400 * 24 * time.Hour, Action: Delete,
 			Why: "a change is settled well within a year of its notice; deleting the subscriber deletes its objections at once"},

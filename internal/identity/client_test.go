@@ -22,3 +22,25 @@ func TestLimitSubject(t *testing.T) {
 		}
 	}
 }
+
+// CheckEmail accepts exactly what the mailer can send to.
+func TestCheckEmail(t *testing.T) {
+	for _, tt := range []struct {
+		email string
+		ok    bool
+	}{
+		{"alice@example.com", true},
+		{" Alice@Example.com ", true},
+		{"élodie@exemple.fr", true},
+		{"a..b@example.com", false},
+		{"a@@example.com", false},
+		{"a@example", false},
+		{"Alice <alice@example.com>", false},
+		{"nul\x00@example.com", false},
+		{"", false},
+	} {
+		if err := CheckEmail(tt.email); (err == nil) != tt.ok {
+			t.Errorf("CheckEmail(%q) = %v, want ok %v", tt.email, err, tt.ok)
+		}
+	}
+}

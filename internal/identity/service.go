@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	netmail "net/mail"
 	"net/netip"
 	"strings"
 	"time"
@@ -123,12 +124,19 @@ func (s *Service) UserByEmail(ctx context.Context, q db.Querier, email string) (
 	return u, apperr.Wrap(err, "read user")
 }
 
+// mailable tells whether the mailer will take e as a recipient, so that no
+// address accepted here is refused when the first message is written.
+func mailable(e string) bool {
+	a, err := netmail.ParseAddress(e)
+	return err == nil && a.Name == "" && a.Address == e
+}
+
 // CheckEmail validates an e-mail address as typed.
 func CheckEmail(email string) error {
 	e := strings.TrimSpace(email)
 	at := strings.LastIndexByte(e, '@')
 	if len(e) > 254 || at < 1 || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n<>\"(),;:[]\\") || !strings.Contains(e[at:], ".") ||
-		!valid.PlainText(e) {
+		!valid.PlainText(e) || !mailable(e) {
 		return apperr.Field("email", "%q is not an e-mail address", e)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/i18n"
+	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/subscriber"
 	"github.com/evident-isms/evident/internal/valid"
 )
@@ -314,9 +315,9 @@ func (s *Service) Object(ctx context.Context, orgID, noticeID, email, reason str
 		}
 		now := s.clock.Now()
 		id := db.NewID(now)
-		if err := tx.QueryRowContext(ctx, `INSERT INTO objections (id, org_id, notice_id, email, reason, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (notice_id, email) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at
-			RETURNING id`, id, orgID, noticeID, email, reason, clock.Micros(now)).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO objections (id, org_id, notice_id, email, email_norm, reason, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notice_id, email_norm) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at
+			RETURNING id`, id, orgID, noticeID, email, identity.NormaliseEmail(email), reason, clock.Micros(now)).Scan(&id); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, tx, audit.Event{OrgID: orgID, Action: "notice.object", Actor: audit.System("public"),
@@ -346,6 +347,20 @@ func (s *Service) Objections(ctx context.Context, orgID, noticeID string) ([]Obj
 	return out, apperr.Wrap(rows.Err(), "list objections")
 }
 
+// ValueLabel is a field's value as a visitor reads it: the words for a
+// transfer mechanism or a status, the value itself for free text.
+func ValueLabel(lang, field, v string) string {
+	switch {
+	case v == "":
+		return v
+	case field == "transfer_mechanism":
+		return i18n.T(lang, "mechanism."+v)
+	case field == "status":
+		return i18n.T(lang, "status."+v)
+	}
+	return v
+}
+
 // RenderNotice writes the e-mail announcing a notice to one subscriber, in
 // the subscriber's language.
 func (s *Service) RenderNotice(ctx context.Context, orgID, noticeID string, to subscriber.Recipient) (string, string, error) {
@@ -371,7 +386,7 @@ func (s *Service) RenderNotice(ctx context.Context, orgID, noticeID string, to s
 	if len(n.Changes) > 0 {
 		fmt.Fprintf(&b, "\n%s\n", i18n.T(lang, "notice.changes"))
 		for _, c := range n.Changes {
-			fmt.Fprintf(&b, "- %s: %q → %q\n", i18n.T(lang, "subprocessor.field."+c.Field), c.From, c.To)
+			fmt.Fprintf(&b, "- %s: %q → %q\n", i18n.T(lang, "subprocessor.field."+c.Field), ValueLabel(lang, c.Field, c.From), ValueLabel(lang, c.Field, c.To))
 		}
 	}
 	b.WriteString("\n" + i18n.T(lang, "notice.mail.list", to.SiteURL+"subprocessors") + "\n")

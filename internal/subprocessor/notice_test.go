@@ -196,3 +196,18 @@ func TestChangeNotices(t *testing.T) {
 		}
 	})
 }
+
+// Changed values read as words where the field has them.
+func TestValueLabel(t *testing.T) {
+	for _, tt := range []struct{ lang, field, v, want string }{
+		{"fr", "transfer_mechanism", "scc", "clauses contractuelles types"},
+		{"en", "status", "planned", "planned"},
+		{"fr", "status", "removed", "retiré"},
+		{"fr", "purpose", "Hosting", "Hosting"},
+		{"fr", "transfer_mechanism", "", ""},
+	} {
+		if got := ValueLabel(tt.lang, tt.field, tt.v); got != tt.want {
+			t.Errorf("ValueLabel(%s, %s, %q) = %q, want %q", tt.lang, tt.field, tt.v, got, tt.want)
+		}
+	}
+}

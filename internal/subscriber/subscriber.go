@@ -501,7 +501,7 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM objections WHERE org_id = $1 AND LOWER(email) = $2`,
+		if _, err := tx.ExecContext(ctx, `DELETE FROM objections WHERE org_id = $1 AND email_norm = $2`,
 			orgID, identity.NormaliseEmail(email)); err != nil {
 			return err
 		}

@@ -245,6 +245,10 @@ func TestAnnounce(t *testing.T) {
 		}
 		announce()
 		announce() // the same announcement again: its job is not even enqueued
+		var announceJobs int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1`, announceKind).Scan(&announceJobs); err != nil || announceJobs != 1 {
+			t.Fatalf("announcement jobs: %d %v", announceJobs, err)
+		}
 		// A fan-out that runs again (its job failed half-way and is
 		// retried) enqueues nobody's message twice.
 		payload, _ := json.Marshal(announcement{OrgID: f.acme.ID, Topic: TopicSubprocessors, Ref: "n1"})

@@ -42,10 +42,10 @@ const publicNoticesShown = 50
 
 func (s *Server) publicOrg(r *http.Request) (*org.Org, error) {
 	o, err := s.cfg.Orgs.BySlug(r.Context(), r.PathValue("slug"))
-	if err != nil || o == nil {
-		return nil, apperr.New(apperr.NotFound, "no such organisation")
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, errNotFound // the page's own words, in the visitor's language
 	}
-	return o, nil
+	return o, err
 }
 
 type publicSubprocessor struct {
@@ -132,7 +132,8 @@ func (s *Server) publicSubscribe(w http.ResponseWriter, r *http.Request) {
 		Topics: r.PostForm["topics"], Client: s.client(r)})
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.RateLimited {
-			Error(w, r, err)
+			// The same error (its Retry-After), in the visitor's language.
+			Error(w, r, &apperr.Error{Code: apperr.RateLimited, Message: i18n.T(requestLang(r), "subscribe.rate_limited"), Err: err})
 			return
 		}
 		renderFormLoad(w, r, "public_subprocessors", err, map[string]string{"email": email}, func(f form) (any, error) {
@@ -408,7 +409,8 @@ func noticeText(lang string, n subprocessor.Notice) string {
 		b.WriteString(" " + i18n.T(lang, "notice.short_reason", n.NoticeDays) + ": " + n.ShortReason)
 	}
 	for _, c := range n.Changes {
-		b.WriteString("\n" + i18n.T(lang, "subprocessor.field."+c.Field) + ": " + strconv.Quote(c.From) + " → " + strconv.Quote(c.To))
+		b.WriteString("\n" + i18n.T(lang, "subprocessor.field."+c.Field) + ": " + strconv.Quote(subprocessor.ValueLabel(lang, c.Field, c.From)) +
+			" → " + strconv.Quote(subprocessor.ValueLabel(lang, c.Field, c.To)))
 	}
 	return b.String()
 }

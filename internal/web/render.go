@@ -18,6 +18,7 @@ import (
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/i18n"
 	"github.com/evident-isms/evident/internal/identity"
+	"github.com/evident-isms/evident/internal/subprocessor"
 )
 
 //go:embed templates/*.html
@@ -52,8 +53,10 @@ var funcs = template.FuncMap{
 	"allowed": identity.Allowed,
 	// stateLabel is a posture state in words, as exports write it.
 	"stateLabel": func(s any) string { return control.State(fmt.Sprint(s)).Label() },
-	"date":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"eq2":        func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+	// changeValue is a changed subprocessor field's value in words.
+	"changeValue": subprocessor.ValueLabel,
+	"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"eq2":         func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 	// dict passes several values to a partial: dict "Key" value "Key2" value2.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {

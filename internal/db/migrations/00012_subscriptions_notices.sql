@@ -46,9 +46,10 @@ CREATE TABLE objections (
     org_id      TEXT NOT NULL REFERENCES orgs (id),
     notice_id   TEXT NOT NULL,
     email       TEXT NOT NULL,               -- the subscriber's address, so the organisation can answer
+    email_norm  TEXT NOT NULL,               -- normalised in Go: erasing a subscriber finds their objections
     reason      TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
-    UNIQUE (notice_id, email),
+    UNIQUE (notice_id, email_norm),
     FOREIGN KEY (org_id, notice_id) REFERENCES subprocessor_notices (org_id, id)
 );
 
