@@ -276,6 +276,18 @@ func TestSyncAndImport(t *testing.T) {
 			t.Fatalf("mappings of ID.BE-1: %+v %v", ms, err)
 		}
 
+		// A stored mapping that differs from the file (same count) is put
+		// right at the next start.
+		if _, err := d.Write.ExecContext(ctx, `UPDATE mappings SET relation = 'bogus' WHERE source = 'nist' AND from_ref = 'ID.BE-1'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SyncBuiltins(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ms, _ := s.BuiltinMappings(ctx, CSF11, "ID.BE-1"); len(ms) == 0 || ms[0].Relation == "bogus" {
+			t.Fatalf("a changed mapping was not restored: %+v", ms)
+		}
+
 		// A changed built-in is updated in place; what it dropped stays,
 		// withdrawn, for the links that may point at it.
 		if _, err := d.Write.ExecContext(ctx, `UPDATE frameworks SET digest = 'old' WHERE id = $1`, SOC2); err != nil {

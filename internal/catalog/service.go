@@ -70,11 +70,11 @@ func (s *Service) SyncBuiltins(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var nMappings int
-	if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM mappings WHERE source = 'nist'`).Scan(&nMappings); err != nil {
+	current, err := mappingsCurrent(ctx, s.db.Read, mappings)
+	if err != nil {
 		return err
 	}
-	if len(todo) == 0 && nMappings == len(mappings) {
+	if len(todo) == 0 && current {
 		return nil
 	}
 	ctx = audit.WithActor(ctx, audit.System("catalog"))
@@ -236,13 +236,41 @@ func (s *Service) store(ctx context.Context, tx *db.Tx, d *Definition, replace b
 }
 
 // syncMappings stores NIST's CSF 1.1 to 2.0 transition.
-func (s *Service) syncMappings(ctx context.Context, tx *db.Tx, ms []Mapping) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM mappings WHERE source = 'nist'`).Scan(&n); err != nil {
-		return err
+// mappingsCurrent tells whether the stored built-in mappings are exactly
+// ms: a changed mapping file of the same length must be stored too.
+func mappingsCurrent(ctx context.Context, q db.Querier, ms []Mapping) (bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT from_framework, from_ref, to_framework, to_ref, relation FROM mappings WHERE source = 'nist'`)
+	if err != nil {
+		return false, err
 	}
-	if n == len(ms) {
-		return nil
+	defer rows.Close()
+	// What is stored of a built-in mapping: its ends and relation.
+	type key struct{ fromFW, fromRef, toFW, toRef, relation string }
+	stored := map[key]bool{}
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.fromFW, &k.fromRef, &k.toFW, &k.toRef, &k.relation); err != nil {
+			return false, err
+		}
+		stored[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if len(stored) != len(ms) {
+		return false, nil
+	}
+	for _, m := range ms {
+		if !stored[key{m.FromFramework, m.FromRef, m.ToFramework, m.ToRef, m.Relation}] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (s *Service) syncMappings(ctx context.Context, tx *db.Tx, ms []Mapping) error {
+	if current, err := mappingsCurrent(ctx, tx, ms); err != nil || current {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mappings WHERE source = 'nist'`); err != nil {
 		return err

@@ -328,6 +328,10 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, rd Rea
 			ValidUntil: in.ValidUntil, Visibility: in.Visibility, OwnerID: in.OwnerID, URL: in.URL, AttestorName: in.AttestorName,
 			AttestorFirm: in.AttestorFirm, File: old.File, Check: old.Check, CreatedBy: old.CreatedBy, UploadedAt: old.UploadedAt,
 			UpdatedAt: s.clock.Now()}
+		// The row first: linking copies its kind and validity onto the links.
+		if err := updateItem(ctx, tx, orgID, item); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_controls WHERE org_id = $1 AND evidence_id = $2`, orgID, id); err != nil {
 			return err
 		}
@@ -335,12 +339,6 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input, rd Rea
 			return err
 		}
 		item.ControlIDs = uniqueSorted(in.ControlIDs)
-		if err := updateItem(ctx, tx, orgID, item); err != nil {
-			return err
-		}
-		if err := syncLinks(ctx, tx, orgID, id); err != nil {
-			return err
-		}
 		changed := map[string]any{}
 		before, after := itemFields(old), itemFields(item)
 		for k, v := range after {

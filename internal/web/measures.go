@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -285,9 +284,6 @@ func (s *Server) annexDownload(format string) http.HandlerFunc {
 			Error(w, r, err)
 			return
 		}
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Content-Disposition", `attachment; filename="measures-`+p.Org.Slug+`.`+format+`"`)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		_, _ = w.Write(body)
+		download(w, ct, "measures-"+p.Org.Slug+"."+format, body)
 	}
 }

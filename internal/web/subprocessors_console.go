@@ -297,9 +297,6 @@ func (s *Server) registerDownload(register string) http.HandlerFunc {
 		if register == "dora" {
 			body = subprocessor.DORACSV(list)
 		}
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="subprocessors-`+p.Org.Slug+`-`+register+`.csv"`)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		_, _ = w.Write(body)
+		download(w, "text/csv; charset=utf-8", "subprocessors-"+p.Org.Slug+"-"+register+".csv", body)
 	}
 }
