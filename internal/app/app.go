@@ -53,6 +53,7 @@ type App struct {
 	Subprocessors *subprocessor.Service
 	Webhooks      *webhook.Service
 	Subscribers   *subscriber.Service
+	Translations  *translation.Service
 	Profile       *org.ProfileService
 	Blobs         blob.Store
 	Metrics       *web.Metrics
@@ -126,6 +127,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Controls.SetEvidenceSource(a.Evidence)
 	a.Measures = measure.NewService(d, clk, a.Audit, a.Controls)
 	a.Subprocessors = subprocessor.NewService(d, clk, a.Audit)
+	a.Translations = translation.NewService(d, clk, a.Audit)
 	// One guard for every outbound call to a user-chosen address: webhooks
 	// may reach what checks may. The CIDRs were checked with the settings.
 	allow, _ := web.ParseCIDRs(cfg.CheckAllow)
@@ -145,7 +147,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		MetricsToken: cfg.MetricsToken, PublicOrg: org.NormaliseSlug(cfg.PublicOrg), Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
 		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors, Webhooks: a.Webhooks, Subscribers: a.Subscribers,
-		Profile: a.Profile, Translations: translation.NewService(d, clk, a.Audit),
+		Profile: a.Profile, Translations: a.Translations,
 	})
 	if cfg.PublicOrg != "" {
 		if _, err := a.Orgs.BySlug(ctx, cfg.PublicOrg); apperr.CodeOf(err) == apperr.NotFound {

@@ -238,7 +238,7 @@ func seedControls(t *testing.T, a *app.App, orgID, ownerID string, now time.Time
 		"Acme has no suppliers whose contracts end with data to return."); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Controls.SetTranslation(ctx, orgID, list[0].ID, "title", "fr", "Titre en français"); err != nil {
+	if err := a.Translations.Set(ctx, orgID, "control", list[0].ID, "title", "fr", "Titre en français"); err != nil {
 		t.Fatal(err)
 	}
 	return list[0].ID

@@ -1,8 +1,8 @@
 // Package control owns what an organisation does about its requirements:
 // the frameworks it adopts, its controls and their links to requirements,
-// which requirements it marks not applicable and why, its own mappings,
-// translations of its public texts, and the posture engine that computes
-// how far it has got (DESIGN.md invariant 2).
+// which requirements it marks not applicable and why, its own mappings, and
+// the posture engine that computes how far it has got (DESIGN.md invariant
+// 2). Translations of its public texts live in package translation.
 package control
 
 import (
@@ -18,7 +18,6 @@ import (
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/clock"
 	"github.com/evident-isms/evident/internal/db"
-	"github.com/evident-isms/evident/internal/translation"
 	"github.com/evident-isms/evident/internal/valid"
 )
 
@@ -100,13 +99,11 @@ type Service struct {
 	audit    *audit.Log
 	catalog  *catalog.Service
 	evidence EvidenceSource
-	// translations keeps the translations of the controls' public fields.
-	translations *translation.Service
 }
 
 // NewService returns the control service, with no evidence source.
 func NewService(d *db.DB, c clock.Clock, a *audit.Log, cat *catalog.Service) *Service {
-	return &Service{db: d, clock: c, audit: a, catalog: cat, evidence: noEvidence{}, translations: translation.NewService(d, c, a)}
+	return &Service{db: d, clock: c, audit: a, catalog: cat, evidence: noEvidence{}}
 }
 
 // SetEvidenceSource plugs in where evidence comes from.

@@ -217,17 +217,6 @@ type removeMappingInput struct {
 	ToRef         string `query:"to_ref" maxLength:"64"`
 }
 
-type translationsOutput struct{ Body []control.Translation }
-
-type translationInput struct {
-	ControlPath
-	Body struct {
-		Field string `json:"field" enum:"title,description"`
-		Lang  string `json:"lang" enum:"en,fr"`
-		Text  string `json:"text" maxLength:"10000" doc:"Empty removes the translation."`
-	}
-}
-
 type posturesOutput struct{ Body []*control.Posture }
 
 type postureOutput struct{ Body *control.Posture }
@@ -327,20 +316,6 @@ func (s *Server) registerControlAPI(api huma.API) {
 		Summary: "Remove a link", Tags: ctl, DefaultStatus: http.StatusNoContent},
 		func(ctx context.Context, in *unlinkInput) (*empty, error) {
 			return &empty{}, s.cfg.Controls.Unlink(ctx, org(ctx), in.ID, in.FrameworkID, in.Ref)
-		})
-	operation(api, identity.ContentRead, huma.Operation{OperationID: "list-translations", Method: http.MethodGet, Path: "/controls/{id}/translations",
-		Summary: "Translations of a control's title and description", Tags: ctl},
-		func(ctx context.Context, in *ControlPath) (*translationsOutput, error) {
-			if _, err := s.cfg.Controls.Get(ctx, org(ctx), in.ID); err != nil {
-				return nil, err
-			}
-			ts, err := s.cfg.Controls.Translations(ctx, org(ctx), in.ID)
-			return &translationsOutput{Body: ts}, err
-		})
-	operation(api, identity.ContentEdit, huma.Operation{OperationID: "set-translation", Method: http.MethodPut, Path: "/controls/{id}/translations",
-		Summary: "Set or remove a translation", Tags: ctl, DefaultStatus: http.StatusNoContent},
-		func(ctx context.Context, in *translationInput) (*empty, error) {
-			return &empty{}, s.cfg.Controls.SetTranslation(ctx, org(ctx), in.ID, in.Body.Field, in.Body.Lang, in.Body.Text)
 		})
 	operation(api, identity.ContentEdit, huma.Operation{OperationID: "set-applicability", Method: http.MethodPut, Path: "/applicability",
 		Summary: "Mark a requirement applicable or not applicable", Tags: ctl, DefaultStatus: http.StatusNoContent,

@@ -34,7 +34,6 @@ func (s *Server) registerControlConsole() {
 	rt.HandleFunc("POST", "/app/o/{slug}/controls/{id}", identity.ContentEdit, s.updateControl)
 	rt.HandleFunc("POST", "/app/o/{slug}/controls/{id}/link", identity.ContentEdit, s.linkControl)
 	rt.HandleFunc("POST", "/app/o/{slug}/controls/{id}/unlink", identity.ContentEdit, s.unlinkControl)
-	rt.HandleFunc("POST", "/app/o/{slug}/controls/{id}/translations", identity.ContentEdit, s.translateControl)
 	rt.HandleFunc("POST", "/app/o/{slug}/controls/{id}/delete", identity.ContentEdit, s.deleteControl)
 
 	rt.HandleFunc("GET", "/app/o/{slug}/posture", identity.ContentRead, s.posturePage)
@@ -240,23 +239,17 @@ type linkGroup struct {
 	Links       []linkRow
 }
 
-type translationRow struct {
-	Field, Lang, Label, Text string
-	Long                     bool
-}
-
 type controlPageData struct {
-	Form         form
-	Control      *control.Control
-	State        control.State
-	Owner        string
-	Groups       []linkGroup
-	Adoptions    []control.Adoption
-	Edit         controlForm
-	Translations []translationRow
-	Library      *catalog.LibraryControl
-	Evidence     []evidenceRow // the items linked to the control that the caller may see
-	CanEdit      bool
+	Form      form
+	Control   *control.Control
+	State     control.State
+	Owner     string
+	Groups    []linkGroup
+	Adoptions []control.Adoption
+	Edit      controlForm
+	Library   *catalog.LibraryControl
+	Evidence  []evidenceRow // the items linked to the control that the caller may see
+	CanEdit   bool
 }
 
 // controlData builds a control's page; the form's values replace the
@@ -327,25 +320,6 @@ func (s *Server) controlData(ctx context.Context, p *Principal, c *control.Contr
 	d.Edit = controlForm{Prefix: "edit", Values: controlValues(c), Members: members, Submit: "Save the control"}
 	if f.Values["form"] == "edit" {
 		d.Edit.Values, d.Edit.Field = f.Values, f.Field
-	}
-	ts, err := s.cfg.Controls.Translations(ctx, p.Org.ID, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, field := range []string{"title", "description"} {
-		for _, lang := range []string{"fr", "en"} {
-			row := translationRow{Field: field, Lang: lang, Long: field == "description",
-				Label: map[string]string{"title": "Title", "description": "Description"}[field] + " in " + langName(lang)}
-			for _, t := range ts {
-				if t.Field == field && t.Lang == lang {
-					row.Text = t.Text
-				}
-			}
-			if f.Values["form"] == "translation" && f.Values["field"] == field && f.Values["lang"] == lang {
-				row.Text = f.Values["text"]
-			}
-			d.Translations = append(d.Translations, row)
-		}
 	}
 	if c.LibraryKey != "" {
 		d.Library, _ = catalog.LibraryControlByKey(c.LibraryKey)
@@ -465,18 +439,6 @@ func (s *Server) unlinkControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		seeOther(w, r, orgPath(r, "controls", c.ID)+"#links-title")
-	})
-}
-
-func (s *Server) translateControl(w http.ResponseWriter, r *http.Request) {
-	s.withControl(w, r, func(p *Principal, c *control.Control) {
-		values := map[string]string{"form": "translation", "field": r.PostFormValue("field"), "lang": r.PostFormValue("lang"),
-			"text": r.PostFormValue("text")}
-		if err := s.cfg.Controls.SetTranslation(r.Context(), p.Org.ID, c.ID, values["field"], values["lang"], values["text"]); err != nil {
-			s.controlFailed(w, r, p, c, err, values)
-			return
-		}
-		seeOther(w, r, orgPath(r, "controls", c.ID)+"#translations-title")
 	})
 }
 
