@@ -13,6 +13,7 @@ import (
 
 	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/clock"
+	"github.com/evident-isms/evident/internal/demo"
 	"github.com/evident-isms/evident/internal/keys"
 	"github.com/evident-isms/evident/internal/mail"
 	"github.com/evident-isms/evident/internal/org"
@@ -39,29 +40,72 @@ func (c *cli) withApp(ctx context.Context, fn func(a *app.App) error) error {
 }
 
 func (c *cli) serveCommand() *cobra.Command {
-	return &cobra.Command{
+	var withDemo bool
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the console, API and public pages, and run background jobs",
-		Args:  cobra.NoArgs,
+		Long: `Serve the console, API and public pages, and run background jobs; pending
+migrations are applied first.
+
+With --demo, an empty instance is first filled with Postwell, a fictional
+e-mail SaaS: NIST CSF 1.1 and 2.0 and ISO/IEC 27001 adopted, controls in
+every state, evidence of every kind, automated checks calling this server,
+subprocessors with a pending change notice, measures, certifications. The
+trust center is published at / (unless --public-org names another
+organisation), the listening address is added to --check-allow, and a
+one-time sign-in link for the demo admin is printed. The demo runs on
+SQLite in ./evident-demo unless --data names another directory, and refuses
+a directory that holds other organisations. Started again with --demo on
+the same directory, it seeds nothing and prints a new sign-in link.`,
+		Example: `  evident serve
+  evident serve --demo
+  evident serve --demo --data "$(mktemp -d)" --addr 127.0.0.1:8399`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if withDemo && !cmd.Flags().Changed("data") && c.cfg.DataDir == app.Defaults().DataDir {
+				c.cfg.DataDir = demo.DataDir // never the default directory of real data
+			}
 			// Take the port first: a port in use fails before the
 			// database is touched.
 			l, ml, err := app.Listen(c.cfg)
 			if err != nil {
 				return err
 			}
-			a, err := c.open(cmd.Context())
-			if err != nil {
+			closeListeners := func() {
 				l.Close()
 				if ml != nil {
 					ml.Close()
 				}
+			}
+			if withDemo {
+				// Its checks call this server: the listening address is
+				// known only now.
+				selfURL, err := demo.Configure(&c.cfg, l.Addr())
+				if err == nil {
+					_, err = demo.Prepare(cmd.Context(), c.cfg, app.NewLogger(c.cfg, c.stderr), clock.System{}, selfURL, c.stdout)
+				}
+				if err != nil {
+					closeListeners()
+					return err
+				}
+			}
+			a, err := c.open(cmd.Context())
+			if err != nil {
+				closeListeners()
 				return err
 			}
 			defer a.Close()
+			if withDemo {
+				if err := demo.Announce(cmd.Context(), a, c.stdout); err != nil {
+					closeListeners()
+					return err
+				}
+			}
 			return a.Serve(cmd.Context(), l, ml)
 		},
 	}
+	cmd.Flags().BoolVar(&withDemo, "demo", false, "seed a fictional organisation into an empty instance and print a sign-in link (SQLite; default data directory ./evident-demo)")
+	return cmd
 }
 
 func (c *cli) migrateCommand() *cobra.Command {

@@ -78,7 +78,7 @@ On SQLite, missing keys are generated into the data directory (mode 0600).`,
 	f.IntVar(&c.cfg.WebhookTries, "webhook-max-attempts", c.cfg.WebhookTries, "delivery attempts of a webhook message before it is marked dead (1 to 50)")
 
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.orgCommand(), c.userCommand(), c.tokenCommand(),
-		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.frameworkCommand(), c.checkCommand(), c.evidenceCommand(), c.versionCommand())
+		c.keysCommand(), c.mailCommand(), c.auditCommand(), c.frameworkCommand(), c.checkCommand(), c.evidenceCommand(), c.hostCommand(), c.versionCommand())
 	return root
 }
 

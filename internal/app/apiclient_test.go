@@ -27,6 +27,10 @@ func newAPIClient(t *testing.T, a *app.App, role identity.Role) *apiClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its trust center is published, so the public pages answer.
+	if err := a.Orgs.SetSettings(ctx, o.ID, org.Settings{PublicSite: true}); err != nil {
+		t.Fatal(err)
+	}
 	u, _, err := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: "a@acme.example", Password: walkPassword}, identity.Admin)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/evident-isms/evident/internal/access"
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/blob"
@@ -30,6 +31,7 @@ import (
 	"github.com/evident-isms/evident/internal/subprocessor"
 	"github.com/evident-isms/evident/internal/subscriber"
 	"github.com/evident-isms/evident/internal/translation"
+	"github.com/evident-isms/evident/internal/trust"
 	"github.com/evident-isms/evident/internal/web"
 	"github.com/evident-isms/evident/internal/webhook"
 )
@@ -53,6 +55,8 @@ type App struct {
 	Subprocessors *subprocessor.Service
 	Webhooks      *webhook.Service
 	Subscribers   *subscriber.Service
+	Access        *access.Service
+	TrustCache    *trust.Cache
 	Translations  *translation.Service
 	Profile       *org.ProfileService
 	Blobs         blob.Store
@@ -106,6 +110,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 	a.Queue.Observe = a.Metrics.ObserveJob
 	a.Mail = mail.New(d, clk, a.Queue, cfg.SMTP, log)
 	a.Audit = audit.New(d, clk, k)
+	// Every audited change to an organisation moves its trust center's
+	// revision in the same transaction (DESIGN.md, render cache).
+	a.TrustCache = trust.NewCache(d)
+	a.Audit.OnOrgChange(a.TrustCache.Bump)
 	a.Orgs = org.NewService(d, clk, a.Audit)
 	a.Identity = identity.NewService(d, clk, k, a.Mail, a.Audit, s.baseURL.String())
 	a.Catalog = catalog.NewService(d, clk, a.Audit)
@@ -137,6 +145,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		Limiter: a.Identity.Limiter, BaseURL: s.baseURL.String(), Log: log})
 	a.Subscribers.Handle(subscriber.TopicSubprocessors, a.Subprocessors.RenderNotice)
 	a.Subprocessors.SetNotifiers(a.Subscribers, a.Webhooks)
+	a.Access = access.New(access.Config{DB: d, Clock: clk, Audit: a.Audit, Mail: a.Mail, Limiter: a.Identity.Limiter, BaseURL: s.baseURL.String()})
 	a.Profile = org.NewProfileService(d, clk, a.Audit)
 	a.Evidence.SetChecks(&check.Runner{Guard: guard, Resolver: check.DNSResolver{Addr: cfg.DNSResolver},
 		Now: clk.Now}, a.Queue)
@@ -147,7 +156,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clk clock.Clock) (*
 		MetricsToken: cfg.MetricsToken, PublicOrg: org.NormaliseSlug(cfg.PublicOrg), Log: log, Clock: clk, Metrics: a.Metrics, Ready: a.ready,
 		Identity: a.Identity, Orgs: a.Orgs, Audit: a.Audit, Catalog: a.Catalog, Controls: a.Controls,
 		Evidence: a.Evidence, Measures: a.Measures, Subprocessors: a.Subprocessors, Webhooks: a.Webhooks, Subscribers: a.Subscribers,
-		Profile: a.Profile, Translations: a.Translations,
+		Profile: a.Profile, Translations: a.Translations, Access: a.Access, TrustCache: a.TrustCache,
 	})
 	if cfg.PublicOrg != "" {
 		if _, err := a.Orgs.BySlug(ctx, cfg.PublicOrg); apperr.CodeOf(err) == apperr.NotFound {

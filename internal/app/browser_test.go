@@ -64,6 +64,10 @@ func TestSignInWithTOTPInTheBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its trust center is published, so the public pages answer.
+	if err := a.Orgs.SetSettings(ctx, o.ID, org.Settings{PublicSite: true}); err != nil {
+		t.Fatal(err)
+	}
 	const email, password = "alice@acme.example", "correct horse battery staple"
 	u, _, err := a.Identity.CreateMember(ctx, o.ID, identity.NewUser{Email: email, Name: "Alice", Password: password}, identity.Admin)
 	if err != nil {

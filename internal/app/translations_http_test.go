@@ -10,6 +10,7 @@ import (
 
 	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/control"
+	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/identity"
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
@@ -33,6 +34,12 @@ func translatable(t *testing.T, a *app.App, orgID, name string) map[string]strin
 		t.Fatal(err)
 	}
 	ids["measure"] = m.ID
+	it, err := a.Evidence.Create(ctx, orgID, evidence.Input{Kind: evidence.Link, Title: "Evidence of " + name,
+		URL: "https://" + name + ".example/evidence", Visibility: evidence.Public})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids["evidence"] = it.ID
 	sp, err := a.Subprocessors.Create(ctx, orgID, subprocessor.Input{Name: "Subprocessor of " + name, Purpose: "Hosting"}, subprocessor.Terms{})
 	if err != nil {
 		t.Fatal(err)

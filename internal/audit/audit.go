@@ -106,6 +106,23 @@ type Log struct {
 	db    *db.DB
 	clock clock.Clock
 	keys  *keys.Keys
+	// changed runs in the transaction of every change to an organisation:
+	// the trust center bumps its cache revision there, so every audited
+	// change a visitor could see reaches the public pages at once.
+	changed func(ctx context.Context, tx *db.Tx, orgID string) error
+}
+
+// OnOrgChange sets the function run in the transaction of every recorded
+// organisation event and of every Touch.
+func (l *Log) OnOrgChange(f func(ctx context.Context, tx *db.Tx, orgID string) error) { l.changed = f }
+
+// Touch tells, in tx, that an organisation's data changed in a way too
+// routine to audit (an automated check ran again with the same outcome).
+func (l *Log) Touch(ctx context.Context, tx *db.Tx, orgID string) error {
+	if l.changed == nil || orgID == "" {
+		return nil
+	}
+	return l.changed(ctx, tx, orgID)
 }
 
 // New returns the audit log.
@@ -229,7 +246,7 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, ev Event) error {
 		e.Seq, hash, e.Time, chain); err != nil {
 		return apperr.Wrap(err, "audit: move head")
 	}
-	return nil
+	return l.Touch(ctx, tx, ev.OrgID)
 }
 
 // lockHead returns a chain's head, creating it at genesis, and locks it

@@ -170,6 +170,16 @@ var PersonalData = []TableData{
 		Retain: &Retention{After: "created_at", Keep: 400 * 24 * time.Hour, Action: Delete,
 			Why: "a change is settled well within a year of its notice; deleting the subscriber deletes its objections at once"},
 	},
+	{Table: "public_hosts"}, // host names the operator maps to organisations: systems, not people
+	{
+		Table: "access_requests",
+		// The company alone names a firm, but beside a name it is about a
+		// person; the reason is free text that may say anything about them.
+		Personal: []string{"name", "email", "email_norm", "company", "reason"},
+		Purpose:  "let the organisation answer a visitor who asks for a restricted document, and show whom it was sent to",
+		Retain: &Retention{After: "created_at", Keep: 365 * 24 * time.Hour, Action: Delete,
+			Why: "a year covers the customer reviews a request serves; an admin deletes one at once on an erasure request"},
+	},
 }
 
 // AuditPersonalRetention is how long the personal data of audit entries is

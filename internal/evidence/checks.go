@@ -267,9 +267,9 @@ func (c *checkRow) fill(next int64, lastRun, lastPassedAt sql.NullInt64) {
 	}
 }
 
-// currentUntil is when a check stops counting as current evidence: twice
+// CurrentUntil is when a check stops counting as current evidence: twice
 // its interval after its latest passing run.
-func (c *CheckInfo) currentUntil() time.Time {
+func (c *CheckInfo) CurrentUntil() time.Time {
 	if c.LastPassedAt == nil {
 		return time.Time{}
 	}
@@ -341,7 +341,7 @@ func (s *Service) recordRun(ctx context.Context, tx *db.Tx, orgID, id string, c 
 	}
 	state := map[bool]string{true: "passing", false: "failing"}[run.Passed]
 	if state == c.State {
-		return nil
+		return s.audit.Touch(ctx, tx, orgID) // the public page shows the latest run's time
 	}
 	detail := summary(run)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO check_states (org_id, evidence_id, at, state, reason, detail)

@@ -264,9 +264,9 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// validUntilInstant is the end of an item's last valid day in the
+// ValidUntilInstant is the end of an item's last valid day in the
 // organisation's time zone.
-func validUntilInstant(date string, loc *time.Location) time.Time {
+func ValidUntilInstant(date string, loc *time.Location) time.Time {
 	d, err := clock.ParseDate(date, loc)
 	if err != nil {
 		return time.Time{} // never valid

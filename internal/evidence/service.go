@@ -202,9 +202,9 @@ func (s *Service) mustLocation(ctx context.Context, orgID string) *time.Location
 // its validity date is the day that ends.
 func (it *Evidence) finish(now time.Time, loc *time.Location) {
 	it.Assurance = string(AssuranceOf(it.Kind))
-	it.Current = now.Before(validUntilInstant(it.ValidUntil, loc)) && (it.File == nil || it.File.ScanState != Quarantined)
+	it.Current = now.Before(ValidUntilInstant(it.ValidUntil, loc)) && (it.File == nil || it.File.ScanState != Quarantined)
 	if c := it.Check; c != nil {
-		until := c.currentUntil()
+		until := c.CurrentUntil()
 		it.Current = c.State == "passing" && now.Before(until)
 		it.ValidUntil = ""
 		if !until.IsZero() {
@@ -451,7 +451,7 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, rd Reader) (
 			f.Visibility != "" && it.Visibility != f.Visibility,
 			f.ControlID != "" && !slices.Contains(it.ControlIDs, f.ControlID),
 			f.Expired && it.Current,
-			f.ExpiringDays > 0 && (!it.Current || !validUntilInstant(it.ValidUntil, loc).Before(now.AddDate(0, 0, f.ExpiringDays))),
+			f.ExpiringDays > 0 && (!it.Current || !ValidUntilInstant(it.ValidUntil, loc).Before(now.AddDate(0, 0, f.ExpiringDays))),
 			q != "" && !strings.Contains(strings.ToLower(it.Title+" "+it.Description), q):
 			continue
 		}
@@ -492,7 +492,7 @@ func (s *Service) ControlEvidence(ctx context.Context, orgID string) (map[string
 		}
 		end, ok := ends[until]
 		if !ok {
-			end = validUntilInstant(until, loc)
+			end = ValidUntilInstant(until, loc)
 			ends[until] = end
 		}
 		out[cid] = append(out[cid], control.EvidenceItem{Assurance: AssuranceOf(Kind(kind)), ValidUntil: end})

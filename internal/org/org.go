@@ -28,8 +28,11 @@ type Org struct {
 	// AuditRetentionDays is how long the personal data of the audit log is
 	// kept; 0 means the default of 13 months.
 	AuditRetentionDays int
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// PublicSite publishes the organisation's trust center; until then
+	// only its members see it, in the console's preview.
+	PublicSite bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Location returns the organisation's time zone.
@@ -155,6 +158,7 @@ func (s *Service) ByID(ctx context.Context, id string) (*Org, error) {
 type Settings struct {
 	RequireTOTP        bool
 	AuditRetentionDays int // 0: the default; else 30 to 3650
+	PublicSite         bool
 }
 
 // Bounds of the audit personal-data retention an organisation may choose.
@@ -174,7 +178,8 @@ func (s *Service) SetSettings(ctx context.Context, id string, set Settings) erro
 			return err
 		}
 		return s.audit.Record(ctx, tx, audit.Event{OrgID: id, Action: "org.settings_change", TargetType: "org", TargetID: id,
-			Fields: map[string]any{"require_totp": set.RequireTOTP, "audit_retention_days": set.AuditRetentionDays}})
+			Fields: map[string]any{"require_totp": set.RequireTOTP, "audit_retention_days": set.AuditRetentionDays,
+				"public_site": set.PublicSite}})
 	})
 }
 

@@ -12,18 +12,18 @@ import (
 	"github.com/evident-isms/evident/internal/db"
 )
 
-const columns = `id, slug, name, time_zone, require_totp, audit_retention_days, created_at, updated_at`
+const columns = `id, slug, name, time_zone, require_totp, audit_retention_days, public_site, created_at, updated_at`
 
 func insert(ctx context.Context, q db.Querier, o *Org) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO orgs (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		o.ID, o.Slug, o.Name, o.TimeZone, o.RequireTOTP, o.AuditRetentionDays, clock.Micros(o.CreatedAt), clock.Micros(o.UpdatedAt))
+	_, err := q.ExecContext(ctx, `INSERT INTO orgs (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		o.ID, o.Slug, o.Name, o.TimeZone, o.RequireTOTP, o.AuditRetentionDays, o.PublicSite, clock.Micros(o.CreatedAt), clock.Micros(o.UpdatedAt))
 	return err
 }
 
 func scan(row interface{ Scan(...any) error }) (*Org, error) {
 	var o Org
 	var created, updated int64
-	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.RequireTOTP, &o.AuditRetentionDays, &created, &updated); err != nil {
+	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.RequireTOTP, &o.AuditRetentionDays, &o.PublicSite, &created, &updated); err != nil {
 		return nil, err
 	}
 	o.CreatedAt, o.UpdatedAt = clock.FromMicros(created), clock.FromMicros(updated)
@@ -61,8 +61,8 @@ func byID(ctx context.Context, q db.Querier, id string) (*Org, error) {
 }
 
 func setSettings(ctx context.Context, q db.Querier, id string, set Settings, now time.Time) error {
-	res, err := q.ExecContext(ctx, `UPDATE orgs SET require_totp = $1, audit_retention_days = $2, updated_at = $3 WHERE id = $4 AND deleted_at IS NULL`,
-		set.RequireTOTP, set.AuditRetentionDays, clock.Micros(now), id)
+	res, err := q.ExecContext(ctx, `UPDATE orgs SET require_totp = $1, audit_retention_days = $2, public_site = $3, updated_at = $4
+		WHERE id = $5 AND deleted_at IS NULL`, set.RequireTOTP, set.AuditRetentionDays, set.PublicSite, clock.Micros(now), id)
 	if err != nil {
 		return apperr.Wrap(err, "change settings")
 	}

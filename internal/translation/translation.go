@@ -53,6 +53,9 @@ type entity struct {
 var entities = map[string]entity{
 	"control": {noun: "control", table: "controls", key: "id", heading: "title", deleted: true, target: "control",
 		fields: []Field{{"title", 200}, {"description", 10000}}},
+	// Public evidence items, as the trust center lists them.
+	"evidence": {noun: "evidence item", table: "evidence", key: "id", heading: "title", deleted: true, target: "evidence",
+		fields: []Field{{"title", 200}, {"description", 10000}}},
 	"measure": {noun: "measure", table: "measures", key: "id", heading: "title", deleted: true, target: "measure",
 		fields: []Field{{"title", 200}, {"description", 10000}}},
 	"subprocessor": {noun: "subprocessor", table: "subprocessors", key: "id", heading: "name", deleted: true, target: "subprocessor",

@@ -13,6 +13,7 @@ import (
 	"github.com/evident-isms/evident/internal/control"
 	"github.com/evident-isms/evident/internal/db"
 	"github.com/evident-isms/evident/internal/db/dbtest"
+	"github.com/evident-isms/evident/internal/evidence"
 	"github.com/evident-isms/evident/internal/keys"
 	"github.com/evident-isms/evident/internal/measure"
 	"github.com/evident-isms/evident/internal/org"
@@ -43,6 +44,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	controls := control.NewService(d, clk, a, catalog.NewService(d, clk, a))
 	measures := measure.NewService(d, clk, a, controls)
 	subs := subprocessor.NewService(d, clk, a)
+	items := evidence.NewService(d, clk, a, evidence.Config{})
 	orgs := org.NewService(d, clk, a)
 	profile := org.NewProfileService(d, clk, a)
 	f := &fixture{svc: translation.NewService(d, clk, a), audit: a, ids: map[string]map[string]string{}}
@@ -62,6 +64,10 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 		m, err := measures.Create(ctx, o.ID, measure.Input{Category: "backups", Title: "Daily backups of " + slug})
 		must(err)
 		ids["measure"] = m.ID
+		it, err := items.Create(ctx, o.ID, evidence.Input{Kind: evidence.Link, Title: "Backup report of " + slug,
+			URL: "https://" + slug + ".example/backups", Visibility: evidence.Public})
+		must(err)
+		ids["evidence"] = it.ID
 		sp, err := subs.Create(ctx, o.ID, subprocessor.Input{Name: "Host of " + slug, Purpose: "Hosting", Function: "Delivery"}, subprocessor.Terms{})
 		must(err)
 		ids["subprocessor"] = sp.ID
@@ -154,7 +160,7 @@ func TestRefusals(t *testing.T) {
 			code                      apperr.Code
 			errField, messageContains string
 		}{
-			{"unknown entity", "invoice", acme["measure"], "title", "fr", "x", apperr.Invalid, "entity", "control, gdpr, measure"},
+			{"unknown entity", "invoice", acme["measure"], "title", "fr", "x", apperr.Invalid, "entity", "control, evidence, gdpr, measure"},
 			{"unknown field", "measure", acme["measure"], "category", "fr", "x", apperr.Invalid, "field", "title, description"},
 			{"a field of another entity", "subprocessor", acme["subprocessor"], "title", "fr", "x", apperr.Invalid, "field", "purpose, function"},
 			{"unknown language", "measure", acme["measure"], "title", "de", "x", apperr.Invalid, "lang", "en, fr"},
@@ -293,6 +299,8 @@ func TestLimitsMatchTheEntities(t *testing.T) {
 	}{
 		{"control", "title", control.MaxTitle},
 		{"control", "description", control.MaxDescription},
+		{"evidence", "title", evidence.MaxTitle},
+		{"evidence", "description", evidence.MaxDescription},
 		{"measure", "title", measure.MaxTitle},
 		{"measure", "description", measure.MaxDescription},
 		{"certification", "scope", org.MaxProfileText},

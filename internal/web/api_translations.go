@@ -17,7 +17,7 @@ import (
 // TranslationPath names a translatable row. It is exported because huma
 // reads parameters only from exported embedded structs.
 type TranslationPath struct {
-	Entity string `path:"entity" enum:"certification,control,gdpr,measure,profile,roadmap,subprocessor" doc:"What the id names."`
+	Entity string `path:"entity" enum:"certification,control,evidence,gdpr,measure,profile,roadmap,subprocessor" doc:"What the id names."`
 	ID     string `path:"id" maxLength:"64" doc:"The row's id; for gdpr the article (32, 33-34); for profile the organisation's id."`
 }
 

@@ -625,7 +625,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	days := strings.TrimSpace(r.PostFormValue("audit_retention_days"))
-	set := org.Settings{RequireTOTP: r.PostFormValue("require_totp") == "on"}
+	set := org.Settings{RequireTOTP: r.PostFormValue("require_totp") == "on", PublicSite: r.PostFormValue("public_site") == "on"}
 	var err error
 	if days != "" {
 		if set.AuditRetentionDays, err = strconv.Atoi(days); err != nil {

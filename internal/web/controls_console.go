@@ -490,18 +490,24 @@ type postureView struct {
 	ByState  []stateRequirements
 }
 
-func newPostureView(p *control.Posture) postureView {
-	v := postureView{Posture: p}
+// postureSegments lays out the stacked bar of counts.
+func postureSegments(c control.Counts) []barSegment {
+	var out []barSegment
 	x := 0.0
 	for _, st := range barOrder {
-		n := p.Counts.Of(st)
+		n := c.Of(st)
 		if n == 0 {
 			continue
 		}
-		w := p.Counts.Share(n)
-		v.Segments = append(v.Segments, barSegment{State: st, Count: n, X: x, Width: w})
+		w := c.Share(n)
+		out = append(out, barSegment{State: st, Count: n, X: x, Width: w})
 		x += w
 	}
+	return out
+}
+
+func newPostureView(p *control.Posture) postureView {
+	v := postureView{Posture: p, Segments: postureSegments(p.Counts)}
 	for _, st := range control.RequirementStates {
 		v.States = append(v.States, stateCount{State: st, Count: p.Counts.Of(st)})
 	}

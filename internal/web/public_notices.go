@@ -14,7 +14,6 @@ import (
 	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/subprocessor"
 	"github.com/evident-isms/evident/internal/subscriber"
-	"github.com/evident-isms/evident/internal/translation"
 )
 
 // The public side of subprocessors: the list with its change notices, the
@@ -26,9 +25,14 @@ import (
 
 func (s *Server) registerPublicNotices() {
 	rt := s.Router
-	rt.HandleFunc("GET", "/t/{slug}/subprocessors", identity.Public, s.publicSubprocessors)
-	rt.HandleFunc("GET", "/t/{slug}/subprocessors/notices.atom", identity.Public, s.noticesFeed)
-	rt.HandleFunc("POST", "/t/{slug}/subscribe", identity.Public, s.publicSubscribe)
+	// The list itself is a page of the site (public_site.go). The feed and
+	// the form are on every address of the site; the pages behind the
+	// links of e-mails only under /t/{slug}/, where the links point, and
+	// whether or not the site is published: an unsubscribe link must work.
+	for _, prefix := range []string{"/t/{slug}/", "/"} {
+		rt.HandleFunc("GET", prefix+"subprocessors/notices.atom", identity.Public, s.noticesFeed)
+		rt.HandleFunc("POST", prefix+"subscribe", identity.Public, s.publicSubscribe)
+	}
 	rt.HandleFunc("GET", "/t/{slug}/subscriptions/confirm", identity.Public, s.confirmPage)
 	rt.HandleFunc("POST", "/t/{slug}/subscriptions/confirm", identity.Public, s.confirmSubscription)
 	rt.HandleFunc("GET", "/t/{slug}/unsubscribe", identity.Public, s.unsubscribePage)
@@ -48,87 +52,18 @@ func (s *Server) publicOrg(r *http.Request) (*org.Org, error) {
 	return o, err
 }
 
-type publicSubprocessor struct {
-	subprocessor.Subprocessor
-	Depth int
-}
-
-type publicSubprocessorsData struct {
-	Org           *org.Org
-	Subprocessors []publicSubprocessor
-	Notices       []subprocessor.Notice
-	NoticeDays    int
-	Topics        []string
-	Form          form
-	Sent          bool
-}
-
-func (s *Server) publicSubprocessorsData(r *http.Request, o *org.Org, f form) (publicSubprocessorsData, error) {
-	ctx := r.Context()
-	list, err := s.cfg.Subprocessors.List(ctx, o.ID, true)
-	if err != nil {
-		return publicSubprocessorsData{}, err
-	}
-	notices, err := s.cfg.Subprocessors.Notices(ctx, o.ID, publicNoticesShown)
-	if err != nil {
-		return publicSubprocessorsData{}, err
-	}
-	days, err := s.cfg.Subprocessors.NoticeDays(ctx, o.ID)
-	if err != nil {
-		return publicSubprocessorsData{}, err
-	}
-	lang := requestLang(r)
-	tr, err := s.cfg.Translations.Lookup(ctx, o.ID, lang, "subprocessor")
-	if err != nil {
-		return publicSubprocessorsData{}, err
-	}
-	d := publicSubprocessorsData{Org: o, Notices: notices, NoticeDays: days, Topics: subscriber.Topics, Form: f,
-		Sent: r.URL.Query().Get("sent") != ""}
-	// Depth in the chain, as the console shows it, counted over public
-	// parents only: a private parent is never hinted at.
-	depth := map[string]int{}
-	for _, sp := range list {
-		if sp.Status == "removed" {
-			continue
-		}
-		dep := 0
-		if p, ok := depth[sp.ParentID]; ok && sp.ParentID != "" {
-			dep = p + 1
-		}
-		depth[sp.ID] = dep
-		sp.Purpose = translation.Pick(tr, sp.ID, "purpose", sp.Purpose)
-		sp.Function = translation.Pick(tr, sp.ID, "function", sp.Function)
-		d.Subprocessors = append(d.Subprocessors, publicSubprocessor{Subprocessor: sp, Depth: min(dep, 3)})
-	}
-	return d, nil
-}
-
-func (s *Server) publicSubprocessors(w http.ResponseWriter, r *http.Request) {
-	o, err := s.publicOrg(r)
-	if err != nil {
-		Error(w, r, err)
-		return
-	}
-	d, err := s.publicSubprocessorsData(r, o, form{})
-	if err != nil {
-		Error(w, r, err)
-		return
-	}
-	render(w, r, "public_subprocessors", d)
-}
-
 // publicSubscribe handles the subscription form. Its answer is the same
 // whatever the address's state; only the client's own rate limit or a
 // malformed form is answered otherwise.
 func (s *Server) publicSubscribe(w http.ResponseWriter, r *http.Request) {
-	o, err := s.publicOrg(r)
+	st, err := s.resolveSite(r)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
 	_ = r.ParseForm()
 	email := r.PostFormValue("email")
-	err = s.cfg.Subscribers.Subscribe(r.Context(), o.ID, subscriber.Request{Email: email, Lang: requestLang(r),
+	err = s.cfg.Subscribers.Subscribe(r.Context(), st.Org.ID, subscriber.Request{Email: email, Lang: requestLang(r),
 		Topics: r.PostForm["topics"], Client: s.client(r)})
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.RateLimited {
@@ -141,11 +76,20 @@ func (s *Server) publicSubscribe(w http.ResponseWriter, r *http.Request) {
 			if key := "subscribe.invalid." + f.Field; i18n.Has("en", key) {
 				f.Error = i18n.T(requestLang(r), key)
 			}
-			return s.publicSubprocessorsData(r, o, f)
+			ts, err := s.buildSite(r, st)
+			if err != nil {
+				return nil, err
+			}
+			v, err := s.view(r, st, ts, "public_subprocessors")
+			if err != nil {
+				return nil, err
+			}
+			v.Form = f
+			return v, nil
 		})
 		return
 	}
-	seeOther(w, r, "/t/"+o.Slug+"/subprocessors?sent=1#subscribe")
+	seeOther(w, r, st.Base+"/subprocessors?sent=1#subscribe")
 }
 
 // publicMessage is a small public page: a heading, a text and, when Action
@@ -356,11 +300,12 @@ type atomEntry struct {
 }
 
 func (s *Server) noticesFeed(w http.ResponseWriter, r *http.Request) {
-	o, err := s.publicOrg(r)
+	st, err := s.resolveSite(r)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
+	o := st.Org
 	notices, err := s.cfg.Subprocessors.Notices(r.Context(), o.ID, publicNoticesShown)
 	if err != nil {
 		Error(w, r, err)

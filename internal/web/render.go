@@ -56,7 +56,13 @@ var funcs = template.FuncMap{
 	// changeValue is a changed subprocessor field's value in words.
 	"changeValue": subprocessor.ValueLabel,
 	"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"eq2":         func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+	// segments are the parts of a posture bar for counts.
+	"segments": postureSegments,
+	// requirementStates are the states a requirement can take, in order.
+	"requirementStates": func() []control.State { return control.RequirementStates },
+	// share is a part of the applicable requirements in per cent, as text.
+	"share": func(c control.Counts, n int) string { return strconv.FormatFloat(c.Share(n), 'f', 1, 64) },
+	"eq2":   func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 	// dict passes several values to a partial: dict "Key" value "Key2" value2.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
@@ -125,6 +131,30 @@ func render(w http.ResponseWriter, r *http.Request, page string, data any) {
 // renderStatus executes a page into a buffer first, so a template error
 // becomes a clean 500 rather than half a page.
 func renderStatus(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	body, err := renderBytes(r, page, data)
+	if err != nil {
+		info := InfoFrom(r.Context())
+		if page != "error" {
+			Error(w, r, err)
+			return
+		}
+		http.Error(w, "Internal error. Request reference: "+info.ID, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Content-Language", requestLang(r))
+	h.Add("Vary", "Accept-Language, Cookie")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// renderBytes executes a page in the layout; a failure is logged with the
+// request's reference.
+func renderBytes(r *http.Request, page string, data any) ([]byte, error) {
 	t, ok := pages[page]
 	if !ok {
 		panic("web: no page template " + page)
@@ -137,22 +167,9 @@ func renderStatus(w http.ResponseWriter, r *http.Request, status int, page strin
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		info.logger().Error("render", "page", page, "request_id", info.ID, "err", err)
-		if page != "error" {
-			Error(w, r, err)
-			return
-		}
-		http.Error(w, "Internal error. Request reference: "+info.ID, http.StatusInternalServerError)
-		return
+		return nil, err
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Content-Language", v.Lang)
-	h.Add("Vary", "Accept-Language, Cookie")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
+	return buf.Bytes(), nil
 }
 
 // langCookie remembers a visitor's explicit language choice.

@@ -48,12 +48,26 @@ func SecurityTxt(p *org.Profile, canonical string, now time.Time) (string, bool)
 
 func (s *Server) securityTxt(w http.ResponseWriter, r *http.Request) {
 	notFound := apperr.New(apperr.NotFound, "no security.txt is published here")
-	if s.cfg.PublicOrg == "" || s.cfg.Orgs == nil || s.cfg.Profile == nil {
+	if s.cfg.Orgs == nil || s.cfg.Profile == nil {
 		Error(w, r, notFound)
 		return
 	}
-	o, err := s.cfg.Orgs.BySlug(r.Context(), s.cfg.PublicOrg)
-	if err != nil || o == nil {
+	// A mapped host's organisation, else the one of --public-org; the
+	// file names its own address as canonical.
+	base := strings.TrimSuffix(s.cfg.BaseURL.String(), "/")
+	var o *org.Org
+	if h := s.hostSite(r); h != "" {
+		if mapped, err := s.cfg.Orgs.OrgForHost(r.Context(), h); err == nil {
+			o, base = mapped, s.cfg.BaseURL.Scheme+"://"+h
+		} else if apperr.CodeOf(err) != apperr.NotFound {
+			Error(w, r, err)
+			return
+		}
+	}
+	if o == nil && s.cfg.PublicOrg != "" {
+		o, _ = s.cfg.Orgs.BySlug(r.Context(), s.cfg.PublicOrg)
+	}
+	if o == nil {
 		Error(w, r, notFound)
 		return
 	}
@@ -62,8 +76,7 @@ func (s *Server) securityTxt(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
-	canonical := strings.TrimSuffix(s.cfg.BaseURL.String(), "/") + "/.well-known/security.txt"
-	body, ok := SecurityTxt(p, canonical, s.cfg.Clock.Now())
+	body, ok := SecurityTxt(p, base+"/.well-known/security.txt", s.cfg.Clock.Now())
 	if !ok {
 		Error(w, r, notFound)
 		return

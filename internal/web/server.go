@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/evident-isms/evident/internal/access"
 	"github.com/evident-isms/evident/internal/apperr"
 	"github.com/evident-isms/evident/internal/audit"
 	"github.com/evident-isms/evident/internal/catalog"
@@ -23,6 +24,7 @@ import (
 	"github.com/evident-isms/evident/internal/subprocessor"
 	"github.com/evident-isms/evident/internal/subscriber"
 	"github.com/evident-isms/evident/internal/translation"
+	"github.com/evident-isms/evident/internal/trust"
 	"github.com/evident-isms/evident/internal/webhook"
 )
 
@@ -57,6 +59,10 @@ type Config struct {
 	Translations  *translation.Service
 	Subscribers   *subscriber.Service
 	Webhooks      *webhook.Service
+	Access        *access.Service
+	// TrustCache holds the rendered public pages and the revisions they
+	// are keyed by.
+	TrustCache *trust.Cache
 }
 
 // Server is Evident's HTTP server: its routes and the middleware around them.
@@ -90,10 +96,12 @@ func NewServer(cfg Config) *Server {
 	s.registerEvidenceConsole()
 	s.registerMeasureConsole()
 	s.registerSubprocessorConsole()
+	s.registerPublicSite()
 	s.registerPublicNotices()
 	s.registerProfileConsole()
 	s.registerTranslationConsole()
 	s.registerWebhookConsole()
+	s.registerAccessConsole()
 	s.registerAPI()
 	return s
 }
@@ -154,7 +162,16 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 	return err
 }
 
+// landing is the overview of the trust center published at / (a mapped
+// host, --public-org), or the instance's own page when there is none.
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.resolveSite(r); err == nil {
+		s.sitePage(sitePages[0])(w, r)
+		return
+	} else if apperr.CodeOf(err) != apperr.NotFound {
+		Error(w, r, err)
+		return
+	}
 	rememberLang(w, r, s.cfg.BehindTLS || r.TLS != nil)
 	render(w, r, "landing", nil)
 }
