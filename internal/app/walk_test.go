@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evident-isms/evident/internal/access"
 	"github.com/evident-isms/evident/internal/app"
 	"github.com/evident-isms/evident/internal/catalog"
 	"github.com/evident-isms/evident/internal/control"
@@ -128,6 +129,17 @@ func newTenant(t *testing.T, a *app.App, slug string) *tenant {
 		t.Fatalf("subscriber: %v %v", subs, err)
 	}
 	tn.params["notice"], tn.params["subscriber"] = notices[0].ID, subs[0].ID
+	// A visitor asked for the restricted evidence.
+	if err := a.Access.Request(ctx, o.ID, access.Input{EvidenceID: ev.ID, Name: "Visitor of " + slug, Email: "visitor@" + slug + ".example",
+		Client: "192.0.2.10"}); err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := a.Access.List(ctx, o.ID)
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("access request: %v %v", reqs, err)
+	}
+	tn.params["access_request"] = reqs[0].ID
+	tn.secrets = append(tn.secrets, reqs[0].ID, "Visitor of "+slug, "visitor@"+slug+".example")
 	tn.secrets = append(tn.secrets, "subscriber@"+slug+".example", subs[0].ID)
 	cert, err := a.Profile.CreateCertification(ctx, o.ID, org.CertificationInput{Kind: org.ISO27001, Name: "Certification of " + slug,
 		CertificateNumber: "IS " + slug, CertificationBody: "Body of " + slug, ReportEvidenceID: ev.ID})
@@ -179,6 +191,8 @@ func (tn *tenant) fill(pattern string) string {
 	switch {
 	case strings.Contains(p, "/notices/"), strings.Contains(p, "/subprocessor-notices/"):
 		idKind = "notice"
+	case strings.Contains(p, "/access-requests/"):
+		idKind = "access_request"
 	case strings.Contains(p, "/subscribers/"):
 		idKind = "subscriber"
 	case strings.Contains(p, "/sessions/"):

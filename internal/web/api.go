@@ -143,6 +143,7 @@ func (s *Server) registerAPI() {
 	s.registerTranslationAPI(h)
 	s.registerWebhookAPI(h)
 	s.registerSubscriberAPI(h)
+	s.registerAccessAPI(h)
 }
 
 // ---- identity operations ---------------------------------------------------
