@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -446,5 +447,38 @@ func TestAccessRequestFromTheTrustCenter(t *testing.T) {
 	}
 	if w := public(a, "POST", "/t/acme/documents/"+f.privateIDs[1]+"/request", form, nil); w.Code != http.StatusNotFound {
 		t.Fatalf("a private file: %d", w.Code)
+	}
+}
+
+// A host name the operator maps serves the organisation's site at its
+// root, with its own security.txt naming itself; an unmapped name falls
+// back to --public-org, or to nothing.
+func TestMappedHostServesTheSite(t *testing.T) {
+	clk := clock.NewSettable(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	a := openAppClock(t, clk, func(c *app.Config) { c.BaseURL = "https://evident.example" })
+	seedTrustCenter(t, a, clk.Now())
+	get := func(host, path string) (int, string) {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		a.Web.Handler().ServeHTTP(w, r)
+		return w.Code, body(t, w)
+	}
+	if code, _ := get("trust.acme.example", "/controls"); code != http.StatusNotFound {
+		t.Fatalf("before the mapping: %d", code)
+	}
+	if err := a.Orgs.AddHost(context.Background(), "trust.acme.example", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	code, text := get("Trust.Acme.Example:443", "/")
+	if code != http.StatusOK || !strings.Contains(text, "Trust center of Acme Mail") || !strings.Contains(text, `href="/controls/nist-csf-2.0"`) {
+		t.Fatalf("the mapped host's overview: %d\n%.300s", code, text)
+	}
+	if code, text := get("trust.acme.example", "/.well-known/security.txt"); code != http.StatusOK ||
+		!strings.Contains(text, "Canonical: https://trust.acme.example/.well-known/security.txt") {
+		t.Fatalf("the mapped host's security.txt: %d %s", code, text)
+	}
+	if code, text := get("evident.example", "/"); code != http.StatusOK || strings.Contains(text, "Acme Mail") {
+		t.Fatalf("the instance's own name shows the landing page: %d", code)
 	}
 }

@@ -120,6 +120,13 @@ func (c *Cache) Bump(ctx context.Context, tx *db.Tx, orgID string) error {
 		if cur := c.revs[orgID]; rev > cur.value || cur.readAt.IsZero() {
 			c.revs[orgID] = revision{value: rev, readAt: time.Now()}
 		}
+		// A name that named nothing may name this organisation now (a host
+		// just mapped, a slug just taken): forget the misses.
+		for name, k := range c.orgs {
+			if k.org == nil {
+				delete(c.orgs, name)
+			}
+		}
 	})
 	return nil
 }

@@ -230,14 +230,11 @@ func frameworkTree(f *trust.Framework) []treeRow {
 }
 
 // cacheable tells whether a request's page is the same for every visitor
-// of its language: no query but the language.
+// of its language. Other parameters (a campaign tag, a cache buster) are
+// ignored rather than rendered: a page must not cost a render per made-up
+// query. Only the thanks after a form (sent) is not cached.
 func cacheable(r *http.Request) bool {
-	for k := range r.URL.Query() {
-		if k != "lang" {
-			return false
-		}
-	}
-	return true
+	return !r.URL.Query().Has("sent")
 }
 
 func (s *Server) sitePage(p sitePage) http.HandlerFunc {
@@ -271,6 +268,12 @@ func (s *Server) sitePage(p sitePage) http.HandlerFunc {
 		if st.Preview || !cacheable(r) {
 			page, err = render()
 		} else {
+			// Rendered without the query: its links (the language switch)
+			// must not carry what one visitor typed to the next. The
+			// language is read first, while ?lang= is there.
+			requestLang(r)
+			r = r.Clone(r.Context())
+			r.URL.RawQuery = ""
 			key := trust.Key{OrgID: st.Org.ID, Host: st.Host + st.Base, Page: r.URL.Path, Lang: requestLang(r), Revision: st.Revision}
 			page, err = s.cfg.TrustCache.Get(key, s.cfg.Clock.Now(), render)
 		}
