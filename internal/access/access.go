@@ -174,7 +174,7 @@ func (s *Service) Request(ctx context.Context, orgID string, in Input) error {
 		var title, orgName, slug string
 		err := tx.QueryRowContext(ctx, `
 			SELECT e.title, o.name, o.slug FROM evidence e JOIN orgs o ON o.id = e.org_id
-			WHERE e.org_id = $1 AND e.id = $2 AND e.visibility = 'restricted' AND e.deleted_at IS NULL
+			WHERE e.org_id = $1 AND e.id = $2 AND e.visibility = 'restricted' AND e.kind <> 'check' AND e.deleted_at IS NULL
 				AND e.scan_state <> 'quarantined' AND o.deleted_at IS NULL`, orgID, in.EvidenceID).Scan(&title, &orgName, &slug)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoDocument()

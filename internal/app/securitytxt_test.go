@@ -34,9 +34,22 @@ func TestSecurityTxt(t *testing.T) {
 	if code, _, _ := get(a); code != http.StatusNotFound {
 		t.Fatalf("without a security contact: %d", code)
 	}
+	if err := a.Orgs.SetSettings(ctx, o.ID, org.Settings{PublicSite: true}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.Profile.Set(ctx, o.ID, org.Profile{SecurityEmail: "security@acme.example", SecurityURL: "https://acme.example/security",
 		OpenPGPKeyURL: "https://acme.example/pgp.asc", DisclosurePolicyURL: "https://acme.example/disclosure",
 		AcknowledgementsURL: "https://acme.example/thanks", PreferredLanguages: []string{"en", "fr"}}); err != nil {
+		t.Fatal(err)
+	}
+	// A contact is published with the trust center, not before.
+	if err := a.Orgs.SetSettings(ctx, o.ID, org.Settings{PublicSite: false}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := get(a); code != http.StatusNotFound {
+		t.Fatalf("unpublished: %d", code)
+	}
+	if err := a.Orgs.SetSettings(ctx, o.ID, org.Settings{PublicSite: true}); err != nil {
 		t.Fatal(err)
 	}
 	code, body, h := get(a)

@@ -200,6 +200,12 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, ev Event) error {
 	if chain == "" {
 		chain = InstanceChain
 	}
+	// The organisation's row first, then the chain's head: the order every
+	// transaction that changes an organisation and records it takes, so two
+	// of them never wait on each other (PostgreSQL row locks).
+	if err := l.Touch(ctx, tx, ev.OrgID); err != nil {
+		return err
+	}
 	now := l.clock.Now()
 	prevSeq, prevHash, err := lockHead(ctx, tx, chain, now)
 	if err != nil {
@@ -246,7 +252,7 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, ev Event) error {
 		e.Seq, hash, e.Time, chain); err != nil {
 		return apperr.Wrap(err, "audit: move head")
 	}
-	return l.Touch(ctx, tx, ev.OrgID)
+	return nil
 }
 
 // lockHead returns a chain's head, creating it at genesis, and locks it

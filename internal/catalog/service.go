@@ -102,6 +102,15 @@ func (s *Service) SyncBuiltins(ctx context.Context) error {
 			if err := s.store(ctx, tx, d, exists); err != nil {
 				return fmt.Errorf("store framework %s: %w", p.b.id, err)
 			}
+			if exists {
+				// The trust centers of the organisations that adopted it show
+				// its requirements: their cached pages must go (the revision
+				// of internal/trust), on every node.
+				if _, err := tx.ExecContext(ctx, `UPDATE orgs SET public_revision = public_revision + 1
+					WHERE id IN (SELECT org_id FROM org_frameworks WHERE framework_id = $1)`, d.ID); err != nil {
+					return fmt.Errorf("renew the trust centers showing %s: %w", d.ID, err)
+				}
+			}
 			if err := s.audit.Record(ctx, tx, audit.Event{Action: "framework.sync", TargetType: "framework", TargetID: d.ID,
 				Fields: map[string]any{"version": d.Version, "data_version": DataVersion, "requirements": d.count(), "replaced": exists}}); err != nil {
 				return err

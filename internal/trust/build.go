@@ -123,14 +123,20 @@ func (b *builder) evidence() error {
 				b.hidden[cid] = true
 			}
 		}
-		if it.Kind != evidence.File || quarantined || it.Visibility == evidence.Private {
+		// Documents: public files to download, and restricted items (but
+		// checks) to ask for.
+		switch {
+		case quarantined, it.Visibility == evidence.Private, it.Kind == evidence.Check,
+			it.Visibility == evidence.Public && it.Kind != evidence.File:
 			continue
 		}
-		d := Document{ID: it.ID, Title: b.pick("evidence", it.ID, "title", it.Title),
-			Description: b.pick("evidence", it.ID, "description", it.Description), MediaType: it.File.MediaType,
-			Size: it.File.Size, CollectedOn: it.CollectedOn, ValidUntil: it.ValidUntil, Current: it.Current, Access: "on_request"}
+		// A restricted document is listed by its title and dates only:
+		// what it says is for those it is given to.
+		d := Document{ID: it.ID, Title: b.pick("evidence", it.ID, "title", it.Title), CollectedOn: it.CollectedOn,
+			ValidUntil: it.ValidUntil, Current: it.Current, Access: "on_request"}
 		if it.Visibility == evidence.Public {
 			d.Access, d.Download = "public", DownloadPath(it.ID)
+			d.Description, d.MediaType, d.Size = b.pick("evidence", it.ID, "description", it.Description), it.File.MediaType, it.File.Size
 		}
 		b.site.Documents = append(b.site.Documents, d)
 	}

@@ -28,8 +28,16 @@ import (
 // made on this node are seen at once; writes on another node within it.
 const RevisionTTL = time.Second
 
-// MaxPages bounds the cached pages; beyond it the oldest are dropped.
-const MaxPages = 4096
+// MaxPages bounds the cached pages and MaxBytes their size; beyond either
+// the oldest are dropped.
+const (
+	MaxPages = 4096
+	MaxBytes = 128 << 20
+)
+
+// siteBytes is what a built Site is counted as against MaxBytes: about
+// the size of the demo's trust.json.
+const siteBytes = 2 << 20
 
 // Page is one rendered page.
 type Page struct {
@@ -40,6 +48,14 @@ type Page struct {
 	Lang        string
 	ValidUntil  time.Time // zero: until the revision changes
 	stored      int64     // insertion order, for eviction
+	site        *Site     // a built site kept for the pages of its revision (Cache.Site)
+}
+
+func (p *Page) size() int {
+	if p.site != nil {
+		return siteBytes
+	}
+	return len(p.Body) + len(p.Gzip)
 }
 
 // NewPage compresses and tags a rendered body.
@@ -74,6 +90,7 @@ type Cache struct {
 	pages    map[Key]*Page
 	inflight map[Key]*call
 	seq      int64
+	bytes    int // the size of the cached pages
 	newest   map[string]int64    // organisation id -> the newest revision of its cached pages
 	revs     map[string]revision // organisation id -> its revision as last known
 	orgs     map[string]knownOrg // a slug or host name -> its organisation as last read
@@ -229,21 +246,58 @@ func (c *Cache) Get(k Key, now time.Time, render func() (*Page, error)) (*Page, 
 	return cl.page, cl.err
 }
 
+// Site returns the site of k (its Page names the language's site), built
+// once per revision and valid_until like a page: every page of the
+// revision, and the answers that are not cached (a form's errors, a 404),
+// reuse it instead of reading everything again.
+func (c *Cache) Site(k Key, now time.Time, build func() (*Site, error)) (*Site, error) {
+	k.Page = "\x00site"
+	p, err := c.Get(k, now, func() (*Page, error) {
+		s, err := build()
+		if err != nil {
+			return nil, err
+		}
+		return &Page{site: s, ValidUntil: zeroIfNil(s.ValidUntil)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.site, nil
+}
+
+func zeroIfNil(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
 // store keeps p under k, dropping the organisation's pages of older
-// revisions and, past MaxPages, the oldest pages. c.mu is held.
+// revisions and, past MaxPages or MaxBytes, the oldest pages. A page of a
+// revision older than one already stored (a slow render) is not kept.
+// c.mu is held.
 func (c *Cache) store(k Key, p *Page) {
-	if k.Revision > c.newest[k.OrgID] {
+	newest := c.newest[k.OrgID]
+	if k.Revision < newest {
+		return
+	}
+	if k.Revision > newest {
 		c.newest[k.OrgID] = k.Revision
-		for old := range c.pages {
+		for old, page := range c.pages {
 			if old.OrgID == k.OrgID && old.Revision < k.Revision {
+				c.bytes -= page.size()
 				delete(c.pages, old)
 			}
 		}
 	}
+	if old, ok := c.pages[k]; ok {
+		c.bytes -= old.size()
+	}
 	c.seq++
 	p.stored = c.seq
 	c.pages[k] = p
-	for len(c.pages) > MaxPages {
+	c.bytes += p.size()
+	for len(c.pages) > MaxPages || c.bytes > MaxBytes {
 		var oldest Key
 		first := true
 		for key, page := range c.pages {
@@ -251,6 +305,7 @@ func (c *Cache) store(k Key, p *Page) {
 				oldest, first = key, false
 			}
 		}
+		c.bytes -= c.pages[oldest].size()
 		delete(c.pages, oldest)
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/evident-isms/evident/internal/control"
 )
 
-// SchemaVersion is the version of trust.json's shape; docs/trust.schema.json
-// describes it.
+// SchemaVersion is the version of trust.json's shape; trust.schema.json
+// (beside this file, served at /trust.schema.json) describes it.
 const SchemaVersion = 1
 
 // Site is an organisation's trust center in one language. trust.json is its

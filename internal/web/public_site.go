@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -77,7 +78,7 @@ type site struct {
 	Revision int64
 	Host     string // the mapped host name, or "" on /t/{slug}/ and --public-org
 	Base     string // the path of the site's root, without its final slash
-	FormBase string // where its forms post: the public site, also from a preview
+	FormBase string // where its forms post and its files and feeds are: the public site, also from a preview
 	Preview  bool
 }
 
@@ -172,8 +173,16 @@ func (v *publicView) Level(depth int) int { return min(depth+2, 6) }
 
 var siteSections = []string{"controls", "subprocessors", "measures", "privacy", "documents", "contact"}
 
+// buildSite returns the site in the request's language, built once per
+// revision (the preview: every time). The build outlives a visitor who
+// hangs up: others may be waiting for it.
 func (s *Server) buildSite(r *http.Request, st *site) (*trust.Site, error) {
-	return trust.Build(r.Context(), s.trustSources(), st.Org, requestLang(r), s.cfg.Clock.Now())
+	ctx, lang, now := context.WithoutCancel(r.Context()), requestLang(r), s.cfg.Clock.Now()
+	build := func() (*trust.Site, error) { return trust.Build(ctx, s.trustSources(), st.Org, lang, now) }
+	if st.Preview {
+		return build()
+	}
+	return s.cfg.TrustCache.Site(trust.Key{OrgID: st.Org.ID, Lang: lang, Revision: st.Revision}, now, build)
 }
 
 func (s *Server) trustSources() trust.Sources {
@@ -264,9 +273,9 @@ func (s *Server) sitePage(p sitePage) http.HandlerFunc {
 			}
 			return trust.NewPage(body, "text/html; charset=utf-8", requestLang(r), zeroIfNil(ts.ValidUntil)), nil
 		}
-		var page *trust.Page
+		var out *trust.Page
 		if st.Preview || !cacheable(r) {
-			page, err = render()
+			out, err = render()
 		} else {
 			// Rendered without the query: its links (the language switch)
 			// must not carry what one visitor typed to the next. The
@@ -274,14 +283,17 @@ func (s *Server) sitePage(p sitePage) http.HandlerFunc {
 			requestLang(r)
 			r = r.Clone(r.Context())
 			r.URL.RawQuery = ""
-			key := trust.Key{OrgID: st.Org.ID, Host: st.Host + st.Base, Page: r.URL.Path, Lang: requestLang(r), Revision: st.Revision}
-			page, err = s.cfg.TrustCache.Get(key, s.cfg.Clock.Now(), render)
+			// Keyed by the page within the site, never by the path as
+			// typed: /t/ACME/ and /t/acme/ are one page.
+			page := strings.Replace(p.path, "{framework}", r.PathValue("framework"), 1)
+			key := trust.Key{OrgID: st.Org.ID, Host: st.Host + st.Base, Page: page, Lang: requestLang(r), Revision: st.Revision}
+			out, err = s.cfg.TrustCache.Get(key, s.cfg.Clock.Now(), render)
 		}
 		if err != nil {
 			Error(w, r, err)
 			return
 		}
-		servePage(w, r, page)
+		servePage(w, r, out)
 	}
 }
 
@@ -321,16 +333,35 @@ func zeroIfNil[T any](p *T) T {
 	return *p
 }
 
-// acceptsGzip reads Accept-Encoding: gzip unless refused with q=0.
+// acceptsGzip reads Accept-Encoding (RFC 9110, 12.5.3): gzip is accepted
+// when named with a non-zero weight, or when it is not named and * is.
 func acceptsGzip(r *http.Request) bool {
+	gzipQ, starQ := -1.0, -1.0
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") || strings.TrimSpace(name) == "*" {
-			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		fields := strings.Split(part, ";")
+		name := strings.ToLower(strings.TrimSpace(fields[0]))
+		q := 1.0
+		for _, param := range fields[1:] {
+			k, v, _ := strings.Cut(strings.TrimSpace(param), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0 // a weight that does not parse accepts nothing
+				}
+				q = f
+			}
+		}
+		switch name {
+		case "gzip", "x-gzip":
+			gzipQ = q
+		case "*":
+			starQ = q
 		}
 	}
-	return false
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }
 
 // etagMatch applies If-None-Match's weak comparison.
@@ -354,6 +385,7 @@ func (s *Server) trustJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "ETag, Link")
 	w.Header().Set("Link", `<`+s.absolute("/trust.schema.json")+`>; rel="describedby"`)
 	render := func() (*trust.Page, error) {
 		ts, err := s.buildSite(r, st)
@@ -408,6 +440,10 @@ func (s *Server) publicDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	it, rc, err := s.cfg.Evidence.Open(r.Context(), st.Org.ID, it.ID, evidence.Reader{})
+	if apperr.CodeOf(err) == apperr.Forbidden || apperr.CodeOf(err) == apperr.NotFound {
+		Error(w, r, errNotFound) // a quarantined file is not there for a visitor, nor is why
+		return
+	}
 	if err != nil {
 		Error(w, r, err)
 		return

@@ -60,8 +60,15 @@ var funcs = template.FuncMap{
 	"segments": postureSegments,
 	// requirementStates are the states a requirement can take, in order.
 	"requirementStates": func() []control.State { return control.RequirementStates },
-	// share is a part of the applicable requirements in per cent, as text.
-	"share": func(c control.Counts, n int) string { return strconv.FormatFloat(c.Share(n), 'f', 1, 64) },
+	// share is a part of the applicable requirements in per cent, as text
+	// in the language's way (79.1 in English, 79,1 in French).
+	"share": func(lang string, c control.Counts, n int) string {
+		v := strconv.FormatFloat(c.Share(n), 'f', 1, 64)
+		if lang == "fr" {
+			v = strings.Replace(v, ".", ",", 1)
+		}
+		return v
+	},
 	"eq2":   func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 	// dict passes several values to a partial: dict "Key" value "Key2" value2.
 	"dict": func(kv ...any) (map[string]any, error) {

@@ -67,8 +67,8 @@ func (s *Server) securityTxt(w http.ResponseWriter, r *http.Request) {
 	if o == nil && s.cfg.PublicOrg != "" {
 		o, _ = s.cfg.Orgs.BySlug(r.Context(), s.cfg.PublicOrg)
 	}
-	if o == nil {
-		Error(w, r, notFound)
+	if o == nil || !o.PublicSite {
+		Error(w, r, notFound) // an organisation publishes its contact with its trust center
 		return
 	}
 	p, err := s.cfg.Profile.Get(r.Context(), o.ID)
