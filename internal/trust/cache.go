@@ -90,7 +90,7 @@ type Cache struct {
 	pages    map[Key]*Page
 	inflight map[Key]*call
 	seq      int64
-	bytes    int // the size of the cached pages
+	bytes    int                 // the size of the cached pages
 	newest   map[string]int64    // organisation id -> the newest revision of its cached pages
 	revs     map[string]revision // organisation id -> its revision as last known
 	orgs     map[string]knownOrg // a slug or host name -> its organisation as last read

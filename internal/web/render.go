@@ -69,7 +69,7 @@ var funcs = template.FuncMap{
 		}
 		return v
 	},
-	"eq2":   func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+	"eq2": func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 	// dict passes several values to a partial: dict "Key" value "Key2" value2.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
