@@ -43,7 +43,8 @@ const siteBytes = 2 << 20
 type Page struct {
 	Body        []byte
 	Gzip        []byte
-	ETag        string // of the identity encoding; the gzip one adds -gzip
+	ETag        string // of the identity encoding
+	gzipETag    string // of the gzip encoding: the same with -gzip
 	ContentType string
 	Lang        string
 	ValidUntil  time.Time // zero: until the revision changes
@@ -65,13 +66,14 @@ func NewPage(body []byte, contentType, lang string, validUntil time.Time) *Page 
 	_, _ = zw.Write(body)
 	_ = zw.Close()
 	sum := sha256.Sum256(body)
-	return &Page{Body: body, Gzip: gz.Bytes(), ETag: `"` + hex.EncodeToString(sum[:16]) + `"`, ContentType: contentType,
+	tag := hex.EncodeToString(sum[:16])
+	return &Page{Body: body, Gzip: gz.Bytes(), ETag: `"` + tag + `"`, gzipETag: `"` + tag + `-gzip"`, ContentType: contentType,
 		Lang: lang, ValidUntil: validUntil}
 }
 
 // GzipETag is the ETag of the gzip encoding (a strong ETag names one
 // representation).
-func (p *Page) GzipETag() string { return p.ETag[:len(p.ETag)-1] + `-gzip"` }
+func (p *Page) GzipETag() string { return p.gzipETag }
 
 // Key names a cached page.
 type Key struct {

@@ -280,9 +280,11 @@ func (s *Server) sitePage(p sitePage) http.HandlerFunc {
 			// Rendered without the query: its links (the language switch)
 			// must not carry what one visitor typed to the next. The
 			// language is read first, while ?lang= is there.
-			requestLang(r)
-			r = r.Clone(r.Context())
-			r.URL.RawQuery = ""
+			if r.URL.RawQuery != "" {
+				requestLang(r)
+				r = r.Clone(r.Context())
+				r.URL.RawQuery = ""
+			}
 			// Keyed by the page within the site, never by the path as
 			// typed: /t/ACME/ and /t/acme/ are one page.
 			page := strings.Replace(p.path, "{framework}", r.PathValue("framework"), 1)
