@@ -2,6 +2,8 @@ package trust
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/evident-isms/evident/internal/clock"
@@ -35,7 +37,7 @@ func Build(ctx context.Context, src Sources, o *org.Org, lang string, now time.T
 	loc := o.Location()
 	b := &builder{ctx: ctx, src: src, org: o, lang: lang, now: now, loc: loc,
 		site: &Site{Version: SchemaVersion, Org: Org{Slug: o.Slug, Name: o.Name, TimeZone: o.TimeZone}, Lang: lang, GeneratedAt: now,
-			Frameworks: []Framework{}, Certifications: []Certification{}, Roadmap: []RoadmapItem{}, Measures: []Measure{},
+			Frameworks: []Framework{}, Controls: []Control{}, Certifications: []Certification{}, Roadmap: []RoadmapItem{}, Measures: []Measure{},
 			Subprocessors: []Subprocessor{}, Notices: []Notice{}, Privacy: []Commitment{}, Documents: []Document{}}}
 	steps := []func() error{b.translations, b.evidence, b.frameworks, b.profile, b.measures, b.subprocessors}
 	for _, step := range steps {
@@ -227,7 +229,7 @@ func (b *builder) frameworks() error {
 		}
 		for _, r := range p.Requirements {
 			req := Requirement{Ref: r.Ref, Label: r.Label, Title: r.Title, Parent: parent[r.Ref], Section: section[r.Ref],
-				Depth: depth[r.Ref], State: r.State, Justification: r.Justification, Controls: []Control{}}
+				Depth: depth[r.Ref], State: r.State, Justification: r.Justification, ControlIDs: []string{}}
 			for _, cb := range r.Controls {
 				if cb.Visibility != control.Public {
 					req.NonPublic = true
@@ -238,12 +240,22 @@ func (b *builder) frameworks() error {
 					return err
 				}
 				req.NonPublic = req.NonPublic || c.NonPublic
-				req.Controls = append(req.Controls, *c)
+				req.ControlIDs = append(req.ControlIDs, c.ID)
 			}
 			f.Requirements = append(f.Requirements, req)
 		}
 		b.site.Frameworks = append(b.site.Frameworks, f)
 	}
+	for _, c := range shown {
+		b.site.Controls = append(b.site.Controls, *c)
+	}
+	// In a stable order (by title, then id), compared in Go.
+	slices.SortFunc(b.site.Controls, func(x, y Control) int {
+		if c := strings.Compare(strings.ToLower(x.Title), strings.ToLower(y.Title)); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
 	return nil
 }
 

@@ -18,12 +18,15 @@ const SchemaVersion = 1
 // Site is an organisation's trust center in one language. trust.json is its
 // JSON encoding, so every number on the pages can be recomputed from it.
 type Site struct {
-	Version        int             `json:"version"`
-	Org            Org             `json:"organisation"`
-	Lang           string          `json:"lang"`
-	GeneratedAt    time.Time       `json:"generated_at"`
-	ValidUntil     *time.Time      `json:"valid_until,omitempty"`
-	Frameworks     []Framework     `json:"frameworks"`
+	Version     int         `json:"version"`
+	Org         Org         `json:"organisation"`
+	Lang        string      `json:"lang"`
+	GeneratedAt time.Time   `json:"generated_at"`
+	ValidUntil  *time.Time  `json:"valid_until,omitempty"`
+	Frameworks  []Framework `json:"frameworks"`
+	// Controls are the public controls of every framework, each once,
+	// with their public evidence; requirements name them by id.
+	Controls       []Control       `json:"controls"`
 	Certifications []Certification `json:"certifications"`
 	Roadmap        []RoadmapItem   `json:"roadmap"`
 	Measures       []Measure       `json:"measures"`
@@ -87,7 +90,7 @@ type Requirement struct {
 	Depth         int           `json:"depth"`
 	State         control.State `json:"state"`
 	Justification string        `json:"justification,omitempty"`
-	Controls      []Control     `json:"controls"`
+	ControlIDs    []string      `json:"control_ids" doc:"Its public controls, among the site's controls."`
 	// NonPublic says that controls or evidence not shown count in the state.
 	NonPublic bool `json:"backed_by_non_public"`
 }
@@ -289,6 +292,16 @@ func (s *Site) Has(section string) bool {
 		return s.Hosting != nil
 	}
 	return false
+}
+
+// Control returns a public control by id.
+func (s *Site) Control(id string) *Control {
+	for i := range s.Controls {
+		if s.Controls[i].ID == id {
+			return &s.Controls[i]
+		}
+	}
+	return nil
 }
 
 // Framework returns an adopted framework by id.
