@@ -255,6 +255,13 @@ func TestTrustCenterLeaksNothingPrivate(t *testing.T) {
 	if w := public(a, "GET", "/t/acme/documents/"+f.privateIDs[1]+"/request", nil, nil); w.Code != http.StatusNotFound {
 		t.Errorf("request page of a private file: %d", w.Code)
 	}
+	// The pages behind e-mailed links answer even when the site is not
+	// published, so a link that does not work must not name the organisation.
+	for _, u := range []string{"/t/acme/unsubscribe?t=forged", "/t/acme/subscriptions/confirm?t=forged", "/t/acme/notices/x/object?t=forged"} {
+		if w := public(a, "GET", u, nil, nil); w.Code != http.StatusNotFound || strings.Contains(body(t, w), "Acme Mail") {
+			t.Errorf("%s: %d, or it names the organisation", u, w.Code)
+		}
+	}
 }
 
 // trust.json follows its schema, and every number of the overview can be

@@ -307,6 +307,16 @@ func (s *Service) Confirm(ctx context.Context, orgID, token string) error {
 	}), "confirm subscription")
 }
 
+// CheckUnsubscribe tells whether token is an unsubscribe link of the
+// organisation, before the page that follows it says whose it is.
+func (s *Service) CheckUnsubscribe(orgID, token string) error {
+	msg, ok := s.cfg.Keys.ReadToken(purposeUnsubscribe, token)
+	if parts := strings.Split(msg, "|"); !ok || len(parts) != 2 || parts[0] != orgID {
+		return errLink()
+	}
+	return nil
+}
+
 // Unsubscribe follows an unsubscribe link (a click, or a mail client's
 // one-click POST): the subscriber gets nothing more. An address already
 // unsubscribed, or forgotten since, gets the same answer.

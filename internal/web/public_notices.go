@@ -125,8 +125,10 @@ func (s *Server) linkError(w http.ResponseWriter, r *http.Request, o *org.Org, e
 		Error(w, r, err)
 		return
 	}
+	// Without the organisation's name: a link that does not work must not
+	// tell who is behind a slug.
 	lang := requestLang(r)
-	s.message(w, r, http.StatusNotFound, publicMessage{Org: o, Title: i18n.T(lang, "link.invalid.title"), Text: i18n.T(lang, "link.invalid.text")})
+	s.message(w, r, http.StatusNotFound, publicMessage{Title: i18n.T(lang, "link.invalid.title"), Text: i18n.T(lang, "link.invalid.text")})
 }
 
 func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
@@ -179,6 +181,10 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	o, err := s.publicOrg(r)
 	if err != nil {
 		Error(w, r, err)
+		return
+	}
+	if err := s.cfg.Subscribers.CheckUnsubscribe(o.ID, r.URL.Query().Get("t")); err != nil {
+		s.linkError(w, r, o, err)
 		return
 	}
 	lang := requestLang(r)
