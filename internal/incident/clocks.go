@@ -63,11 +63,11 @@ type Customer struct {
 type State string
 
 const (
-	Running   State = "running"    // due later
-	Overdue   State = "overdue"    // due time passed, nothing submitted
-	Met       State = "met"        // submitted by the due time
-	Late      State = "late"       // submitted after the due time
-	Waiting   State = "waiting"    // its start has not happened (the notification a final report follows)
+	Running   State = "running"     // due later
+	Overdue   State = "overdue"     // due time passed, nothing submitted
+	Met       State = "met"         // submitted by the due time
+	Late      State = "late"        // submitted after the due time
+	Waiting   State = "waiting"     // its start has not happened (the notification a final report follows)
 	NoDueTime State = "no_due_time" // "without undue delay": no fixed time; shown until submitted
 )
 

@@ -17,7 +17,7 @@ var paris = func() *time.Location {
 // evening in Paris, a month before the end of October's summer time.
 var aware = time.Date(2026, 9, 25, 18, 0, 0, 0, paris)
 
-func h(n float64) time.Time { return aware.Add(time.Duration(n * float64(time.Hour))) }
+func h(n float64) time.Time      { return aware.Add(time.Duration(n * float64(time.Hour))) }
 func ptr(t time.Time) *time.Time { return &t }
 
 // want is one clock as the table states it: its due time (zero: none) and
