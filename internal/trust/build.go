@@ -25,8 +25,8 @@ type Sources struct {
 	Translations  *translation.Service
 }
 
-// noticesShown bounds the notices a site lists.
-const noticesShown = 50
+// NoticesShown bounds the notices a site lists, and its feed.
+const NoticesShown = 50
 
 // Build reads an organisation's public data in one language. The result's
 // ValidUntil is the first instant at which something it shows stops being
@@ -378,7 +378,7 @@ func (b *builder) subprocessors() error {
 			StorageCountries: nonNil(sp.StorageCountries), TransferMechanism: sp.TransferMechanism, Website: sp.Website,
 			Status: sp.Status, Since: sp.Since})
 	}
-	notices, err := b.src.Subprocessors.Notices(b.ctx, b.org.ID, noticesShown)
+	notices, err := b.src.Subprocessors.Notices(b.ctx, b.org.ID, NoticesShown)
 	if err != nil {
 		return err
 	}

@@ -259,19 +259,12 @@ func (c *Cache) Site(k Key, now time.Time, build func() (*Site, error)) (*Site, 
 		if err != nil {
 			return nil, err
 		}
-		return &Page{site: s, ValidUntil: zeroIfNil(s.ValidUntil)}, nil
+		return &Page{site: s, ValidUntil: s.Until()}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return p.site, nil
-}
-
-func zeroIfNil(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
 }
 
 // store keeps p under k, dropping the organisation's pages of older

@@ -269,6 +269,14 @@ type Contact struct {
 	PreferredLanguages []string `json:"preferred_languages"`
 }
 
+// Until is ValidUntil as an instant, zero when nothing shown expires.
+func (s *Site) Until() time.Time {
+	if s.ValidUntil == nil {
+		return time.Time{}
+	}
+	return *s.ValidUntil
+}
+
 // Has tells which sections hold data: sections without data are hidden.
 func (s *Site) Has(section string) bool {
 	switch section {

@@ -14,6 +14,7 @@ import (
 	"github.com/evident-isms/evident/internal/org"
 	"github.com/evident-isms/evident/internal/subprocessor"
 	"github.com/evident-isms/evident/internal/subscriber"
+	"github.com/evident-isms/evident/internal/trust"
 )
 
 // The public side of subprocessors: the list with its change notices, the
@@ -40,9 +41,6 @@ func (s *Server) registerPublicNotices() {
 	rt.HandleFunc("GET", "/t/{slug}/notices/{id}/object", identity.Public, s.objectPage)
 	rt.HandleFunc("POST", "/t/{slug}/notices/{id}/object", identity.Public, s.object)
 }
-
-// publicNoticesShown bounds the notices on the page and in the feed.
-const publicNoticesShown = 50
 
 func (s *Server) publicOrg(r *http.Request) (*org.Org, error) {
 	o, err := s.cfg.Orgs.BySlug(r.Context(), r.PathValue("slug"))
@@ -312,7 +310,7 @@ func (s *Server) noticesFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := st.Org
-	notices, err := s.cfg.Subprocessors.Notices(r.Context(), o.ID, publicNoticesShown)
+	notices, err := s.cfg.Subprocessors.Notices(r.Context(), o.ID, trust.NoticesShown)
 	if err != nil {
 		Error(w, r, err)
 		return

@@ -253,50 +253,57 @@ func (s *Server) sitePage(p sitePage) http.HandlerFunc {
 			Error(w, r, err)
 			return
 		}
-		rememberLang(w, r, s.cfg.BehindTLS || r.TLS != nil)
-		render := func() (*trust.Page, error) {
-			ts, err := s.buildSite(r, st)
-			if err != nil {
-				return nil, err
-			}
-			if section := strings.TrimPrefix(p.template, "public_"); slices.Contains(siteSections, section) && !ts.Has(section) {
-				return nil, errNotFound // a section without data is hidden, not shown empty
-			}
-			v, err := s.view(r, st, ts, p.template)
-			if err != nil {
-				return nil, err
-			}
-			v.Sent = r.URL.Query().Get("sent") != ""
-			body, err := renderBytes(r, p.template, v)
-			if err != nil {
-				return nil, err
-			}
-			return trust.NewPage(body, "text/html; charset=utf-8", requestLang(r), zeroIfNil(ts.ValidUntil)), nil
-		}
-		var out *trust.Page
-		if st.Preview || !cacheable(r) {
-			out, err = render()
-		} else {
-			// Rendered without the query: its links (the language switch)
-			// must not carry what one visitor typed to the next. The
-			// language is read first, while ?lang= is there.
-			if r.URL.RawQuery != "" {
-				requestLang(r)
-				r = r.Clone(r.Context())
-				r.URL.RawQuery = ""
-			}
-			// Keyed by the page within the site, never by the path as
-			// typed: /t/ACME/ and /t/acme/ are one page.
-			page := strings.Replace(p.path, "{framework}", r.PathValue("framework"), 1)
-			key := trust.Key{OrgID: st.Org.ID, Host: st.Host + st.Base, Page: page, Lang: requestLang(r), Revision: st.Revision}
-			out, err = s.cfg.TrustCache.Get(key, s.cfg.Clock.Now(), render)
-		}
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		servePage(w, r, out)
+		s.serveSitePage(w, r, p, st)
 	}
+}
+
+// serveSitePage answers with page p of the resolved site st, from the cache
+// unless it is a preview or the thanks after a form.
+func (s *Server) serveSitePage(w http.ResponseWriter, r *http.Request, p sitePage, st *site) {
+	var err error
+	rememberLang(w, r, s.cfg.BehindTLS || r.TLS != nil)
+	render := func() (*trust.Page, error) {
+		ts, err := s.buildSite(r, st)
+		if err != nil {
+			return nil, err
+		}
+		if section := strings.TrimPrefix(p.template, "public_"); slices.Contains(siteSections, section) && !ts.Has(section) {
+			return nil, errNotFound // a section without data is hidden, not shown empty
+		}
+		v, err := s.view(r, st, ts, p.template)
+		if err != nil {
+			return nil, err
+		}
+		v.Sent = r.URL.Query().Get("sent") != ""
+		body, err := renderBytes(r, p.template, v)
+		if err != nil {
+			return nil, err
+		}
+		return trust.NewPage(body, "text/html; charset=utf-8", requestLang(r), ts.Until()), nil
+	}
+	var out *trust.Page
+	if st.Preview || !cacheable(r) {
+		out, err = render()
+	} else {
+		// Rendered without the query: its links (the language switch)
+		// must not carry what one visitor typed to the next. The
+		// language is read first, while ?lang= is there.
+		if r.URL.RawQuery != "" {
+			requestLang(r)
+			r = r.Clone(r.Context())
+			r.URL.RawQuery = ""
+		}
+		// Keyed by the page within the site, never by the path as
+		// typed: /t/ACME/ and /t/acme/ are one page.
+		page := strings.Replace(p.path, "{framework}", r.PathValue("framework"), 1)
+		key := trust.Key{OrgID: st.Org.ID, Host: st.Host + st.Base, Page: page, Lang: requestLang(r), Revision: st.Revision}
+		out, err = s.cfg.TrustCache.Get(key, s.cfg.Clock.Now(), render)
+	}
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	servePage(w, r, out)
 }
 
 // servePage writes a rendered page: 304 when the visitor has it, gzip when
@@ -325,14 +332,6 @@ func servePage(w http.ResponseWriter, r *http.Request, p *trust.Page) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
-}
-
-func zeroIfNil[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }
 
 // acceptsGzip reads Accept-Encoding (RFC 9110, 12.5.3): gzip is accepted
@@ -400,7 +399,7 @@ func (s *Server) trustJSON(w http.ResponseWriter, r *http.Request) {
 		if err := enc.Encode(ts); err != nil {
 			return nil, err
 		}
-		return trust.NewPage(buf.Bytes(), "application/json", ts.Lang, zeroIfNil(ts.ValidUntil)), nil
+		return trust.NewPage(buf.Bytes(), "application/json", ts.Lang, ts.Until()), nil
 	}
 	key := trust.Key{OrgID: st.Org.ID, Host: st.Host + st.Base, Page: "trust.json", Lang: requestLang(r), Revision: st.Revision}
 	page, err := s.cfg.TrustCache.Get(key, s.cfg.Clock.Now(), render)

@@ -165,8 +165,8 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 // landing is the overview of the trust center published at / (a mapped
 // host, --public-org), or the instance's own page when there is none.
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.resolveSite(r); err == nil {
-		s.sitePage(sitePages[0])(w, r)
+	if st, err := s.resolveSite(r); err == nil {
+		s.serveSitePage(w, r, sitePages[0], st)
 		return
 	} else if apperr.CodeOf(err) != apperr.NotFound {
 		Error(w, r, err)
